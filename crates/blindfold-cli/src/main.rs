@@ -1,0 +1,2 @@
+//! The `blindfold` command.
+fn main() {}

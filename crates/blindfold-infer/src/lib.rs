@@ -1,0 +1,1 @@
+//! Inference backends for blindfold and CenterFace model preparation.

@@ -1,0 +1,1 @@
+//! Video anonymisation for blindfold.

@@ -1,0 +1,165 @@
+//! Face detection: the network behind a [`Backend`] trait, and the procedure
+//! that turns its raw outputs into face boxes ([`CenterFace`]).
+//!
+//! A [`Backend`] only runs the CenterFace network on a batch of images. All the
+//! rest (resizing, tiling, scales, flips, decoding, box fusion) lives here, in
+//! plain Rust, so it is the same for every backend and testable with a fake.
+
+mod centerface;
+mod fuse;
+mod tiles;
+
+pub use centerface::CenterFace;
+pub use fuse::{nms, weighted_fusion};
+pub use tiles::{Tile, plan_tiles};
+
+use crate::{Detection, Error};
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+/// A dense 4-D `f32` tensor in NCHW order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor4 {
+    /// Values, row-major over `shape`.
+    pub data: Vec<f32>,
+    /// `[n, c, h, w]`.
+    pub shape: [usize; 4],
+}
+
+impl Tensor4 {
+    /// A zero tensor of the given shape.
+    pub fn zeros(shape: [usize; 4]) -> Self {
+        Tensor4 {
+            data: vec![0.0; shape.iter().product()],
+            shape,
+        }
+    }
+
+    /// Value at `[n, c, y, x]`.
+    #[inline]
+    pub fn at(&self, n: usize, c: usize, y: usize, x: usize) -> f32 {
+        let [_, cs, hs, ws] = self.shape;
+        self.data[((n * cs + c) * hs + y) * ws + x]
+    }
+}
+
+/// What the CenterFace network returns for a batch (stride 4). The landmark
+/// output is not used and backends need not return it.
+#[derive(Clone, Debug)]
+pub struct ModelOutput {
+    /// Output `537`: face-centre heatmap after sigmoid, `[n, 1, H/4, W/4]`.
+    pub heatmap: Tensor4,
+    /// Output `538`: log box size, channel 0 height, channel 1 width; size is `exp(v) * 4`.
+    pub scale: Tensor4,
+    /// Output `539`: sub-cell offset of the centre, channel 0 y, channel 1 x.
+    pub offset: Tensor4,
+}
+
+/// Runs the CenterFace network. Input `input.1`: RGB, float 0..255, no mean
+/// or scaling, `[n, 3, H, W]` with `H` and `W` multiples of 32.
+pub trait Backend: Send {
+    /// Short name for reports, e.g. `"ort"` or `"rten"`.
+    fn name(&self) -> &str;
+    /// Run the network on a batch.
+    fn run(&mut self, input: &Tensor4) -> Result<ModelOutput, Error>;
+}
+
+/// Anything that finds faces in an upright RGB image.
+pub trait FaceDetector: Send {
+    /// Which backend ran, for reports.
+    fn backend_name(&self) -> &str;
+    /// All faces found, in image pixel coordinates.
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error>;
+}
+
+impl<T: FaceDetector + ?Sized> FaceDetector for Box<T> {
+    fn backend_name(&self) -> &str {
+        (**self).backend_name()
+    }
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
+        (**self).detect(image)
+    }
+}
+
+/// How overlapping detections from tiles, scales and flips are merged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Fusion {
+    /// Greedy non-maximum suppression: keep the best box of each cluster.
+    Nms,
+    /// Weighted box fusion: average the boxes of a cluster, weighted by score.
+    #[default]
+    Wbf,
+}
+
+/// Settings of the detection procedure. The defaults are chosen for privacy
+/// (recall first); see the README section "How well it protects".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetectConfig {
+    /// Minimum heatmap score for a face.
+    pub threshold: f32,
+    /// IoU above which two boxes are the same face.
+    pub iou: f32,
+    /// How duplicates are merged.
+    pub fusion: Fusion,
+    /// Passes over the image, each a resize factor relative to the original
+    /// (1.0 = native size, 2.0 = upscaled for tiny faces). A pass whose
+    /// resized image is larger than `tile` is cut into overlapping tiles.
+    pub scales: Vec<f32>,
+    /// Also run one pass on the whole image shrunk so its long side is at most
+    /// this many pixels, for faces too large for the tiles. 0 turns it off.
+    pub overview: u32,
+    /// Tile side in network pixels (multiple of 32).
+    pub tile: u32,
+    /// Overlap between neighbouring tiles in network pixels.
+    pub overlap: u32,
+    /// Also run each pass on the mirrored image and merge.
+    pub flip: bool,
+    /// Images (tiles) per network call.
+    pub batch: usize,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            threshold: 0.2,
+            iou: 0.4,
+            fusion: Fusion::Wbf,
+            scales: vec![1.0],
+            overview: 640,
+            tile: 640,
+            overlap: 96,
+            flip: false,
+            batch: 4,
+        }
+    }
+}
+
+impl DetectConfig {
+    /// Reject settings that cannot work.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: &str| Err(Error::Config(m.to_string()));
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return bad("threshold must be within 0..1");
+        }
+        if !(0.0..=1.0).contains(&self.iou) {
+            return bad("iou must be within 0..1");
+        }
+        if self.scales.is_empty() && self.overview == 0 {
+            return bad("at least one scale or the overview pass is needed");
+        }
+        if self.scales.iter().any(|s| !(*s > 0.0 && *s <= 8.0)) {
+            return bad("scales must be within (0, 8]");
+        }
+        if self.tile < 64 || self.tile % 32 != 0 {
+            return bad("tile must be a multiple of 32, at least 64");
+        }
+        if self.overlap >= self.tile / 2 {
+            return bad("overlap must be less than half the tile");
+        }
+        if self.batch == 0 {
+            return bad("batch must be at least 1");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,29 @@
+//! blindfold: find every face in a picture and remove it irreversibly.
+//!
+//! This crate is the core. It does no file or network I/O, never prints, and
+//! builds for `wasm32-unknown-unknown`. It holds:
+//!
+//! - [`geom`]: boxes and detections.
+//! - [`detect`]: the [`detect::Backend`] trait that runs the CenterFace network,
+//!   the [`detect::FaceDetector`] trait, and [`detect::CenterFace`], which turns
+//!   raw network outputs into face boxes over several scales and tiles.
+//! - [`anonymize`]: mask shapes and the fills (`noise`, `solid`, `blur`, `pixelate`).
+//! - [`codec`]: decoding (with EXIF orientation and a pixel limit) and
+//!   re-encoding in the input's format, keeping only the ICC profile.
+//! - [`metadata`]: what identifying metadata an encoded file carries.
+//! - [`pipeline`]: the whole job for one encoded image, failing closed.
+//!
+//! blindfold never infers identity, ethnicity, gender, age or emotion, and
+//! never compares faces. It finds faces only to remove them.
+
+pub mod anonymize;
+pub mod codec;
+pub mod detect;
+pub mod error;
+pub mod geom;
+pub mod metadata;
+pub mod pipeline;
+
+pub use error::Error;
+pub use geom::{BBox, Detection};
+pub use image;
