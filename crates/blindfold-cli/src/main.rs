@@ -1,2 +1,276 @@
-//! The `blindfold` command.
-fn main() {}
+//! The `blindfold` command: flags in, files out. The work happens in the
+//! `blindfold` library; this binary finds files, loads the model, runs images
+//! in parallel, writes outputs atomically and reports.
+//!
+//! Exit codes: 0 all files done, 1 some failed, 2 bad usage or nothing to do.
+
+mod cli;
+mod engine;
+mod inputs;
+mod model;
+mod photo;
+mod report;
+mod video;
+mod write;
+
+use anyhow::{Context, Result};
+use blindfold::anonymize::MaskSpec;
+use blindfold::codec::{DecodeOptions, EncodeOptions};
+use blindfold::pipeline::Options;
+use clap::Parser;
+use cli::{Cli, Command, ModelCommand};
+use engine::{Engine, Pool};
+use indicatif::{ProgressBar, ProgressStyle};
+use inputs::{Job, Kind, Placement};
+use rayon::prelude::*;
+use report::{FileReport, Summary};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// A usage problem: exit code 2.
+#[derive(Debug)]
+struct Usage(anyhow::Error);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(Usage(inner)) = e.downcast_ref::<Usage>() {
+                eprintln!("blindfold: {inner:#}");
+                return ExitCode::from(2);
+            }
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("blindfold: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(Command::Model(cmd)) = &cli.command {
+        return model_command(cmd);
+    }
+    let place = if cli.in_place {
+        Placement::InPlace
+    } else if let Some(dir) = &cli.output {
+        Placement::Dir(dir.clone())
+    } else {
+        Placement::Beside(cli.suffix.clone())
+    };
+    let jobs = inputs::collect(&cli.inputs, &place).map_err(Usage)?;
+    if jobs.is_empty() {
+        return Err(Usage(anyhow::anyhow!("no photos or videos found in the inputs")).into());
+    }
+    let cfg = engine::detect_config(&cli.detect).map_err(Usage)?;
+    let mask = MaskSpec {
+        shape: cli.look.shape.into(),
+        grow: cli.look.grow.unwrap_or(MaskSpec::default().grow),
+    };
+    mask.validate().map_err(|e| Usage(e.into()))?;
+    let mode: blindfold::anonymize::Mode = cli.look.mode.into();
+    if mode.is_reversible() && !cli.quiet {
+        eprintln!(
+            "blindfold: warning: --mode {mode:?} can be reversed by learned attacks; use noise or solid to protect people",
+        );
+    }
+    let opts = Options {
+        decode: DecodeOptions {
+            max_pixels: cli.output_opts.max_pixels,
+        },
+        mask,
+        mode,
+        encode: EncodeOptions {
+            jpeg_quality: cli.output_opts.quality,
+            keep_icc: !cli.output_opts.drop_icc,
+        },
+        seed: 0,
+    };
+
+    let n_photos = jobs.iter().filter(|j| j.kind == Kind::Photo).count();
+    let workers = cli
+        .engine
+        .jobs
+        .unwrap_or_else(engine::num_cpus)
+        .clamp(1, n_photos.max(1));
+    let say = |m: &str| {
+        if !cli.quiet {
+            eprintln!("blindfold: {m}");
+        }
+    };
+    let engine = Engine::resolve(&cli.engine, workers, &say)?;
+    if let Some(why) = &engine.fallback_reason
+        && !cli.quiet
+    {
+        eprintln!("blindfold: ONNX Runtime not used ({why}); using rten, which is slower");
+    }
+    let pool = Pool::new(&engine, &cfg, workers)?;
+
+    let started = Instant::now();
+    let bar = progress_bar(jobs.len() as u64, cli.quiet);
+    let out = std::io::stdout();
+    let (tx, rx) = std::sync::mpsc::channel::<FileReport>();
+    let (photos, videos): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.kind == Kind::Photo);
+    let threads = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .context("cannot start worker threads")?;
+    let (mut files, mut failed, mut faces) = (0usize, 0usize, 0usize);
+    std::thread::scope(|s| -> Result<()> {
+        let tx_photos = tx.clone();
+        s.spawn(|| {
+            threads.install(|| {
+                photos.par_iter().for_each_with(tx_photos, |tx, job| {
+                    let _ = tx.send(photo_job(job, &pool, &opts, cli.dry_run, engine.backend));
+                });
+            });
+            for job in &videos {
+                let _ = tx.send(video::run(job, &pool, &cli, &opts, engine.backend, &bar));
+            }
+            drop(tx);
+        });
+        for rep in rx {
+            files += 1;
+            faces += rep.photo.as_ref().map_or(0, |p| p.faces.len());
+            if rep.status == "error" {
+                failed += 1;
+                bar.suspend(|| {
+                    eprintln!(
+                        "blindfold: {}: {}",
+                        rep.input.display(),
+                        rep.error.as_deref().unwrap_or("failed")
+                    )
+                });
+            }
+            if cli.json {
+                let mut lock = out.lock();
+                serde_json::to_writer(&mut lock, &rep)?;
+                writeln!(lock)?;
+            } else if !cli.quiet {
+                bar.suspend(|| human_line(&rep));
+            }
+            bar.inc(1);
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let ok = files - failed;
+    let summary = Summary {
+        summary: "summary",
+        files,
+        ok,
+        failed,
+        faces,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    if cli.json {
+        let mut lock = out.lock();
+        serde_json::to_writer(&mut lock, &summary)?;
+        writeln!(lock)?;
+    } else if !cli.quiet {
+        eprintln!(
+            "blindfold: {ok} of {files} files done, {failed} failed, {:.1} s ({})",
+            summary.seconds, engine.backend
+        );
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn photo_job(job: &Job, pool: &Pool, opts: &Options, dry_run: bool, backend: &str) -> FileReport {
+    let t = Instant::now();
+    let res = pool.with(|det| photo::run(job, det, opts, dry_run));
+    let total_ms = t.elapsed().as_secs_f64() * 1000.0;
+    match res {
+        Ok(photo) => FileReport {
+            input: job.input.clone(),
+            output: (!dry_run).then(|| job.output.clone()),
+            status: if dry_run { "dry-run" } else { "ok" },
+            error: None,
+            kind: "photo",
+            backend: backend.to_string(),
+            photo: Some(photo),
+            video: None,
+            total_ms,
+        },
+        Err(e) => FileReport {
+            input: job.input.clone(),
+            output: None,
+            status: "error",
+            error: Some(format!("{e:#}")),
+            kind: "photo",
+            backend: backend.to_string(),
+            photo: None,
+            video: None,
+            total_ms,
+        },
+    }
+}
+
+fn human_line(rep: &FileReport) {
+    if rep.status == "error" {
+        return;
+    }
+    let faces = rep.photo.as_ref().map(|p| p.faces.len());
+    let dest = rep
+        .output
+        .as_ref()
+        .map(|p| format!(" -> {}", p.display()))
+        .unwrap_or_default();
+    match faces {
+        Some(n) => eprintln!("{}: {n} face(s){dest}", rep.input.display()),
+        None => eprintln!("{}: done{dest}", rep.input.display()),
+    }
+}
+
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet || len < 2 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} files  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn model_command(cmd: &ModelCommand) -> Result<ExitCode> {
+    let say = |m: &str| eprintln!("blindfold: {m}");
+    match cmd {
+        ModelCommand::Fetch { force } => {
+            let (m, lib) = model::fetch_all(*force, &say)?;
+            println!("model: {}", m.display());
+            match lib {
+                Some(l) => println!("onnxruntime: {}", l.display()),
+                None => println!("onnxruntime: not fetched (rten will be used)"),
+            }
+        }
+        ModelCommand::Path { model } => {
+            let m = model::model_path(model.as_deref(), false, &say)?;
+            println!("{}", m.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

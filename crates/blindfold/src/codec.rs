@@ -1,9 +1,23 @@
 //! Decoding and re-encoding. Decoding applies the EXIF orientation to the
 //! pixels and refuses images over a pixel limit. Encoding writes the same
 //! format with no metadata at all, except the ICC colour profile when kept.
+//!
+//! - Decoding reads the dimensions from the header and refuses images over
+//!   [`DecodeOptions::max_pixels`] before any pixel buffer is allocated.
+//!   Truncated or corrupt data is an [`Error::Decode`], never a partly grey
+//!   picture: JPEG is decoded in strict mode and must end in an EOI marker.
+//! - 16-bit images become 8-bit, grey images become RGB, and alpha is kept
+//!   apart in [`Decoded::alpha`].
+//! - JPEG is written baseline with 4:2:0 chroma subsampling; WebP is written
+//!   lossless; PNG, TIFF (uncompressed) and BMP as they come. The output
+//!   holds no EXIF (its pixels are already upright), XMP, IPTC, text or
+//!   thumbnails; only the ICC profile when given.
+
+mod generic;
+mod jpeg;
 
 use crate::Error;
-use image::{GrayImage, RgbImage};
+use image::{DynamicImage, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 /// Image formats read and written.
@@ -71,23 +85,125 @@ impl Default for EncodeOptions {
 }
 
 /// Guess the format from the first bytes.
-pub fn sniff(_bytes: &[u8]) -> Option<Format> {
-    None
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    let b = bytes;
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else if b.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(Format::Png)
+    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some(Format::Webp)
+    } else if b.starts_with(b"II*\0")
+        || b.starts_with(b"MM\0*")
+        || b.starts_with(b"II+\0")
+        || b.starts_with(b"MM\0+")
+    {
+        Some(Format::Tiff)
+    } else if b.starts_with(b"BM") && b.len() >= 26 {
+        Some(Format::Bmp)
+    } else {
+        None
+    }
 }
 
 /// Decode `bytes`, refusing truncated or corrupt data and images over the limit.
-pub fn decode(_bytes: &[u8], _opts: &DecodeOptions) -> Result<Decoded, Error> {
-    Err(Error::Unsupported("codec not written yet".into()))
+pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, Error> {
+    let format = sniff(bytes).ok_or_else(|| {
+        Error::Decode("not a JPEG, PNG, WebP, TIFF or BMP file (unknown signature)".into())
+    })?;
+    let raw = match format {
+        Format::Jpeg => jpeg::decode(bytes, opts)?,
+        _ => generic::decode(bytes, format, opts)?,
+    };
+    let (image, alpha) = split_alpha(raw.image);
+    Ok(Decoded {
+        image,
+        alpha,
+        format,
+        icc: raw.icc.filter(|p| !p.is_empty()),
+        orientation: raw.orientation,
+    })
 }
 
 /// Encode `image` (and `alpha`, where the format has it) as `format`, with no
 /// metadata but the ICC profile when given.
 pub fn encode(
-    _image: &RgbImage,
-    _alpha: Option<&GrayImage>,
-    _format: Format,
-    _icc: Option<&[u8]>,
-    _opts: &EncodeOptions,
+    image: &RgbImage,
+    alpha: Option<&GrayImage>,
+    format: Format,
+    icc: Option<&[u8]>,
+    opts: &EncodeOptions,
 ) -> Result<Vec<u8>, Error> {
-    Err(Error::Unsupported("codec not written yet".into()))
+    if let Some(a) = alpha
+        && a.dimensions() != image.dimensions()
+    {
+        return Err(Error::Encode(format!(
+            "alpha is {:?} but the image is {:?}",
+            a.dimensions(),
+            image.dimensions()
+        )));
+    }
+    let icc = icc.filter(|p| !p.is_empty());
+    match format {
+        Format::Jpeg => jpeg::encode(image, icc, opts),
+        _ => generic::encode(image, alpha, format, icc),
+    }
 }
+
+/// What a format decoder hands back before alpha is split off.
+struct Raw {
+    image: DynamicImage,
+    icc: Option<Vec<u8>>,
+    orientation: u8,
+}
+
+/// Refuse `width` x `height` when it is over the limit.
+fn check_pixels(width: u32, height: u32, opts: &DecodeOptions) -> Result<(), Error> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > opts.max_pixels {
+        return Err(Error::TooLarge {
+            width,
+            height,
+            pixels,
+            limit: opts.max_pixels,
+        });
+    }
+    if pixels == 0 {
+        return Err(Error::Decode(format!("image is {width}x{height}")));
+    }
+    Ok(())
+}
+
+/// Bytes a decoder may allocate: room for the largest pixel layout (16-bit
+/// RGBA, 8 bytes a pixel) of an image at the limit, plus working space.
+fn alloc_budget(opts: &DecodeOptions) -> u64 {
+    opts.max_pixels.saturating_mul(8).saturating_add(64 << 20)
+}
+
+/// Turn any decoded image into 8-bit RGB and, if it has one, an alpha plane.
+fn split_alpha(image: DynamicImage) -> (RgbImage, Option<GrayImage>) {
+    if !image.color().has_alpha() {
+        return (image.into_rgb8(), None);
+    }
+    let rgba = image.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
+    let mut alpha = Vec::with_capacity(w as usize * h as usize);
+    for px in rgba.as_raw().chunks_exact(4) {
+        rgb.extend_from_slice(&px[..3]);
+        alpha.push(px[3]);
+    }
+    let rgb = RgbImage::from_raw(w, h, rgb).expect("buffer sized for the image");
+    let alpha = GrayImage::from_raw(w, h, alpha).expect("buffer sized for the image");
+    (rgb, Some(alpha))
+}
+
+/// Apply an EXIF orientation (1..=8; anything else is left alone) to `image`.
+fn orient(image: &mut DynamicImage, orientation: u8) {
+    if let Some(o) = image::metadata::Orientation::from_exif(orientation) {
+        image.apply_orientation(o);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,16 @@
 //! What identifying metadata an encoded image carries. Used to report what
 //! was removed from the input, and to check that the output carries none.
+//!
+//! [`scan`] walks the container (JPEG segments, PNG chunks, WebP RIFF chunks,
+//! the first TIFF directory) and parses EXIF blocks with `kamadak-exif`. It
+//! never panics and never fails: unreadable parts are reported as present
+//! rather than skipped, so a check on an output fails closed.
+
+mod exif;
+pub(crate) mod jpeg;
+pub(crate) mod png;
+pub(crate) mod riff;
+mod tiff;
 
 use crate::codec::Format;
 use serde::{Deserialize, Serialize};
@@ -8,17 +19,20 @@ use serde::{Deserialize, Serialize};
 /// `icc` is colour information and is not identifying.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Found {
-    /// An EXIF block of any kind.
+    /// An EXIF block of any kind (also camera make, model and software tags
+    /// in a TIFF file's first directory).
     pub exif: bool,
     /// GPS position tags inside EXIF.
     pub gps: bool,
-    /// Camera or lens serial numbers, owner name.
+    /// Camera or lens serial numbers, owner or artist name, unique image id.
     pub serial: bool,
     /// Maker notes (vendor blobs that often hold serials).
     pub maker_note: bool,
     /// Date and time tags.
     pub datetime: bool,
-    /// An embedded thumbnail (which can still show the unmasked faces).
+    /// An embedded thumbnail or further image (which can still show the
+    /// unmasked faces): EXIF IFD1, JFXX, MPF, Photoshop thumbnails, more TIFF
+    /// pages.
     pub thumbnail: bool,
     /// XMP packets.
     pub xmp: bool,
@@ -26,6 +40,11 @@ pub struct Found {
     pub iptc: bool,
     /// Comments and free text chunks.
     pub comment: bool,
+    /// Anything else that is not needed to show the picture: unknown vendor
+    /// segments or chunks, bytes after the end of the image, unreadable
+    /// structure.
+    #[serde(default)]
+    pub other: bool,
     /// An ICC colour profile.
     pub icc: bool,
 }
@@ -43,12 +62,37 @@ impl Found {
             (self.xmp, "xmp"),
             (self.iptc, "iptc"),
             (self.comment, "comment"),
+            (self.other, "other"),
         ];
         all.iter().filter(|(b, _)| *b).map(|(_, n)| *n).collect()
     }
 }
 
 /// Scan an encoded image for metadata.
-pub fn scan(_bytes: &[u8], _format: Format) -> Found {
-    Found::default()
+pub fn scan(bytes: &[u8], format: Format) -> Found {
+    let mut found = Found::default();
+    match format {
+        Format::Jpeg => jpeg::scan(bytes, &mut found),
+        Format::Png => png::scan(bytes, &mut found),
+        Format::Webp => riff::scan(bytes, &mut found),
+        Format::Tiff => tiff::scan(bytes, &mut found),
+        Format::Bmp => scan_bmp(bytes, &mut found),
+    }
+    found
 }
+
+/// BMP has no metadata blocks; a version 5 header may embed a colour profile.
+fn scan_bmp(bytes: &[u8], found: &mut Found) {
+    let header_size = bytes
+        .get(14..18)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    // bV5CSType sits 56 bytes into the info header; 'MBED' marks an embedded profile.
+    if header_size == Some(124) && bytes.get(70..74) == Some(&b"DEBM"[..]) {
+        found.icc = true;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testdata;
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,19 @@
 //! CenterFace decoding over scales and tiles.
+//!
+//! [`CenterFace::detect`] plans *passes* (one per scale, plus the overview
+//! pass), cuts each into tiles ([`plan_tiles`]), and turns every tile (and its
+//! mirror image when `flip` is set) into a *job*. Jobs with the same input
+//! size are batched, `batch` images per network call, whatever pass they come
+//! from. Each job's pixels are resampled straight from the original image
+//! into its slot of the input tensor (see `resample`), so no resized copy of
+//! the image is ever built. Every image's outputs are decoded (see `decode`)
+//! into boxes in original-image pixels, keeping only boxes centred in the
+//! tile's core, and all boxes are merged with NMS or weighted box fusion.
 
-use super::{Backend, DetectConfig, FaceDetector};
+use super::decode::{Placement, check_shapes, decode};
+use super::resample::{Taps, fill, mirror, mirror_in_place};
+use super::tiles::{Tile, plan_tiles};
+use super::{Backend, DetectConfig, FaceDetector, Fusion, Tensor4, nms, weighted_fusion};
 use crate::{Detection, Error};
 use image::RgbImage;
 
@@ -8,18 +21,185 @@ use image::RgbImage;
 pub struct CenterFace<B: Backend> {
     backend: B,
     config: DetectConfig,
+    /// Reused input tensor.
+    input: Tensor4,
+    /// Reused resampling scratch.
+    tmp: Vec<f32>,
+}
+
+/// One pass: the image resized to `rw` x `rh`, cut into tiles.
+struct Pass {
+    sx: f32,
+    sy: f32,
+    xt: Taps,
+    yt: Taps,
+    tiles: Vec<Tile>,
+    threshold: f32,
+    /// Extra room around interior core edges, in resized pixels.
+    slack: f32,
+}
+
+impl Pass {
+    fn new(w: u32, h: u32, rw: u32, rh: u32, tiles: Vec<Tile>, threshold: f32, slack: f32) -> Pass {
+        Pass {
+            sx: rw as f32 / w as f32,
+            sy: rh as f32 / h as f32,
+            xt: Taps::new(w, rw),
+            yt: Taps::new(h, rh),
+            tiles,
+            threshold,
+            slack,
+        }
+    }
+}
+
+/// One network image: a tile of a pass, maybe mirrored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Job {
+    pass: usize,
+    tile: usize,
+    flipped: bool,
+}
+
+/// `round(n * s)`, at least 1.
+fn scaled(n: u32, s: f32) -> u32 {
+    ((n as f64 * s as f64).round() as u32).max(1)
+}
+
+/// A core edge with slack; image-border edges become unbounded.
+fn edge(v: u32, slack: f32, lower: bool) -> f32 {
+    match (lower, v) {
+        (true, 0) => f32::NEG_INFINITY,
+        (false, u32::MAX) => f32::INFINITY,
+        (true, v) => v as f32 - slack,
+        (false, v) => v as f32 + slack,
+    }
 }
 
 impl<B: Backend> CenterFace<B> {
     /// A detector with the given settings.
     pub fn new(backend: B, config: DetectConfig) -> Result<Self, Error> {
         config.validate()?;
-        Ok(CenterFace { backend, config })
+        Ok(CenterFace {
+            backend,
+            config,
+            input: Tensor4::zeros([0, 3, 0, 0]),
+            tmp: Vec::new(),
+        })
     }
 
     /// The settings in use.
     pub fn config(&self) -> &DetectConfig {
         &self.config
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The passes for a `w` x `h` image.
+    fn plan(&self, w: u32, h: u32) -> Vec<Pass> {
+        let c = &self.config;
+        // Faces centred within this distance of a core edge are reported by
+        // both neighbours (and merged), so a centre that moves slightly
+        // between two tiles is never dropped by both.
+        let slack = (c.overlap / 8) as f32;
+        let mut passes = Vec::with_capacity(c.scales.len() + 1);
+        for (k, &s) in c.scales.iter().enumerate() {
+            let (rw, rh) = (scaled(w, s), scaled(h, s));
+            let threshold = c.scale_thresholds.get(k).copied().unwrap_or(c.threshold);
+            let tiles = plan_tiles(rw, rh, c.tile, c.overlap);
+            passes.push(Pass::new(w, h, rw, rh, tiles, threshold, slack));
+        }
+        let long = w.max(h);
+        if c.overview > 0 && (long > c.overview || passes.is_empty()) {
+            // With no scales and a small image, the overview pass is the only
+            // one and runs at native size (never enlarged).
+            let (rw, rh) = if long > c.overview {
+                let s = c.overview as f64 / long as f64;
+                let r = |n: u32| ((n as f64 * s).round() as u32).clamp(1, c.overview);
+                (r(w), r(h))
+            } else {
+                (w, h)
+            };
+            let tiles = vec![Tile::whole(rw, rh)];
+            passes.push(Pass::new(w, h, rw, rh, tiles, c.threshold, 0.0));
+        }
+        passes
+    }
+
+    /// Fill the input tensor for `jobs` (all `tw` x `th`), run the network,
+    /// and decode every image into `dets`.
+    fn run_batch(
+        &mut self,
+        image: &RgbImage,
+        passes: &[Pass],
+        jobs: &[Job],
+        (tw, th): (usize, usize),
+        dets: &mut Vec<Detection>,
+    ) -> Result<(), Error> {
+        let n = jobs.len();
+        let slot = 3 * tw * th;
+        self.input.shape = [n, 3, th, tw];
+        self.input.data.clear();
+        self.input.data.resize(n * slot, 0.0);
+        for (j, job) in jobs.iter().enumerate() {
+            let pass = &passes[job.pass];
+            let t = pass.tiles[job.tile];
+            let (before, rest) = self.input.data.split_at_mut(j * slot);
+            let cur = &mut rest[..slot];
+            let unflipped = Job {
+                flipped: false,
+                ..*job
+            };
+            if job.flipped && j > 0 && jobs[j - 1] == unflipped {
+                mirror(&before[(j - 1) * slot..], cur, t.w as usize, tw);
+                continue;
+            }
+            let region = (t.x as usize, t.y as usize, t.w as usize, t.h as usize);
+            fill(
+                image,
+                &pass.xt,
+                &pass.yt,
+                region,
+                cur,
+                (tw, th),
+                &mut self.tmp,
+            );
+            if job.flipped {
+                mirror_in_place(cur, t.w as usize, tw);
+            }
+        }
+        let out = self.backend.run(&self.input)?;
+        check_shapes(&out, n, th, tw)?;
+        let (img_w, img_h) = image.dimensions();
+        for (j, job) in jobs.iter().enumerate() {
+            let pass = &passes[job.pass];
+            let t = pass.tiles[job.tile];
+            let [x0, y0, x1, y1] = t.core;
+            let p = Placement {
+                x: t.x as f32,
+                y: t.y as f32,
+                w: t.w,
+                h: t.h,
+                flipped: job.flipped,
+                sx: pass.sx,
+                sy: pass.sy,
+                core: [
+                    edge(x0, pass.slack, true),
+                    edge(y0, pass.slack, true),
+                    edge(x1, pass.slack, false),
+                    edge(y1, pass.slack, false),
+                ],
+                threshold: pass.threshold,
+                peaks_only: self.config.peaks_only,
+                img_w,
+                img_h,
+            };
+            decode(&out, j, &p, dets)?;
+        }
+        Ok(())
     }
 }
 
@@ -28,7 +208,503 @@ impl<B: Backend> FaceDetector for CenterFace<B> {
         self.backend.name()
     }
 
-    fn detect(&mut self, _image: &RgbImage) -> Result<Vec<Detection>, Error> {
-        Err(Error::Inference("not written yet".into()))
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
+        let dets = self.raw_detections(image)?;
+        Ok(match self.config.fusion {
+            Fusion::Nms => nms(dets, self.config.iou),
+            Fusion::Wbf => weighted_fusion(dets, self.config.iou),
+        })
+    }
+}
+
+impl<B: Backend> CenterFace<B> {
+    /// Every box from every pass, tile and flip, before merging.
+    fn raw_detections(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
+        let (w, h) = image.dimensions();
+        if w == 0 || h == 0 {
+            return Ok(Vec::new());
+        }
+        let passes = self.plan(w, h);
+        // Group jobs by network input size, keeping the order of first use.
+        let mut groups: Vec<((usize, usize), Vec<Job>)> = Vec::new();
+        for (pi, pass) in passes.iter().enumerate() {
+            for (ti, t) in pass.tiles.iter().enumerate() {
+                let size = (
+                    (t.w as usize).next_multiple_of(32),
+                    (t.h as usize).next_multiple_of(32),
+                );
+                let at = match groups.iter().position(|g| g.0 == size) {
+                    Some(at) => at,
+                    None => {
+                        groups.push((size, Vec::new()));
+                        groups.len() - 1
+                    }
+                };
+                let job = Job {
+                    pass: pi,
+                    tile: ti,
+                    flipped: false,
+                };
+                groups[at].1.push(job);
+                if self.config.flip {
+                    groups[at].1.push(Job {
+                        flipped: true,
+                        ..job
+                    });
+                }
+            }
+        }
+        let mut dets = Vec::new();
+        let batch = self.config.batch;
+        for (size, jobs) in &groups {
+            for chunk in jobs.chunks(batch) {
+                self.run_batch(image, &passes, chunk, *size, &mut dets)?;
+            }
+        }
+        Ok(dets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BBox;
+    use crate::detect::ModelOutput;
+    use image::Rgb;
+
+    /// What the fake network does.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        /// Report every red blob as a face.
+        Faces,
+        /// Outputs at stride 8 instead of 4.
+        WrongShape,
+        /// One image too few.
+        WrongCount,
+        /// NaN everywhere.
+        Nan,
+        /// The backend itself fails.
+        Fails,
+    }
+
+    /// A fake CenterFace: every 4-connected blob of red pixels in the input
+    /// is a face with its bounding box. The peak cell scores 0.9 (0.5 if the
+    /// blob touches the input's edge, as a cut face would), its four
+    /// neighbours 0.6, all decoding to the same box.
+    struct Fake {
+        mode: Mode,
+        calls: Vec<[usize; 4]>,
+    }
+
+    fn fake(mode: Mode) -> Fake {
+        Fake {
+            mode,
+            calls: Vec::new(),
+        }
+    }
+
+    /// Bounding boxes `(x0, y0, x1, y1)` of the red blobs of image `i`.
+    fn blobs(input: &Tensor4, i: usize) -> Vec<(usize, usize, usize, usize)> {
+        let [_, _, h, w] = input.shape;
+        let plane = h * w;
+        let base = i * 3 * plane;
+        let red = |k: usize| {
+            let d = &input.data;
+            d[base + k] > 128.0 && d[base + plane + k] < 64.0 && d[base + 2 * plane + k] < 64.0
+        };
+        let mut seen = vec![false; plane];
+        let mut out = Vec::new();
+        for start in 0..plane {
+            if seen[start] || !red(start) {
+                continue;
+            }
+            seen[start] = true;
+            let mut stack = vec![start];
+            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+            while let Some(k) = stack.pop() {
+                let (y, x) = (k / w, k % w);
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+                let mut push = |k2: usize| {
+                    if !seen[k2] && red(k2) {
+                        seen[k2] = true;
+                        stack.push(k2);
+                    }
+                };
+                if x > 0 {
+                    push(k - 1);
+                }
+                if x + 1 < w {
+                    push(k + 1);
+                }
+                if y > 0 {
+                    push(k - w);
+                }
+                if y + 1 < h {
+                    push(k + w);
+                }
+            }
+            out.push((x0, y0, x1, y1));
+        }
+        out
+    }
+
+    impl Backend for Fake {
+        fn name(&self) -> &str {
+            "fake"
+        }
+
+        fn run(&mut self, input: &Tensor4) -> Result<ModelOutput, Error> {
+            let [n, c, h, w] = input.shape;
+            assert_eq!(c, 3);
+            assert!(h % 32 == 0 && w % 32 == 0, "input {h}x{w}");
+            self.calls.push(input.shape);
+            let stride = if self.mode == Mode::WrongShape { 8 } else { 4 };
+            let m = if self.mode == Mode::WrongCount {
+                n - 1
+            } else {
+                n
+            };
+            let (h4, w4) = (h / stride, w / stride);
+            let mut out = ModelOutput {
+                heatmap: Tensor4::zeros([m, 1, h4, w4]),
+                scale: Tensor4::zeros([m, 2, h4, w4]),
+                offset: Tensor4::zeros([m, 2, h4, w4]),
+            };
+            match self.mode {
+                Mode::Fails => return Err(Error::Inference("fake failure".into())),
+                Mode::Nan => out.heatmap.data.fill(f32::NAN),
+                Mode::Faces => {}
+                _ => return Ok(out),
+            }
+            let cells = h4 * w4;
+            for i in 0..n {
+                for (x0, y0, x1, y1) in blobs(input, i) {
+                    let (cx, cy) = ((x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0);
+                    let (bw, bh) = ((x1 - x0) as f32, (y1 - y0) as f32);
+                    let cut = x0 == 0 || y0 == 0 || x1 == w || y1 == h;
+                    let peak = if cut { 0.5 } else { 0.9 };
+                    let (r, c) = ((cy / 4.0) as i64, (cx / 4.0) as i64);
+                    for (dr, dc, score) in [
+                        (0, 0, peak),
+                        (0, 1, 0.6),
+                        (0, -1, 0.6),
+                        (1, 0, 0.6),
+                        (-1, 0, 0.6),
+                    ] {
+                        let (rr, cc) = (r + dr, c + dc);
+                        if rr < 0 || cc < 0 || rr >= h4 as i64 || cc >= w4 as i64 {
+                            continue;
+                        }
+                        let k = rr as usize * w4 + cc as usize;
+                        let hk = i * cells + k;
+                        if out.heatmap.data[hk] >= score {
+                            continue;
+                        }
+                        out.heatmap.data[hk] = score;
+                        let (s, o) = (i * 2 * cells + k, i * 2 * cells + cells + k);
+                        out.scale.data[s] = (bh / 4.0).ln();
+                        out.scale.data[o] = (bw / 4.0).ln();
+                        out.offset.data[s] = cy / 4.0 - rr as f32 - 0.5;
+                        out.offset.data[o] = cx / 4.0 - cc as f32 - 0.5;
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    /// A black image with red squares `(x, y, side)`.
+    fn scene(w: u32, h: u32, faces: &[(u32, u32, u32)]) -> RgbImage {
+        let mut img = RgbImage::new(w, h);
+        for &(x, y, s) in faces {
+            for yy in y..y + s {
+                for xx in x..x + s {
+                    img.put_pixel(xx, yy, Rgb([255, 0, 0]));
+                }
+            }
+        }
+        img
+    }
+
+    fn truth(faces: &[(u32, u32, u32)]) -> Vec<BBox> {
+        faces
+            .iter()
+            .map(|&(x, y, s)| BBox::from_xywh(x as f32, y as f32, s as f32, s as f32))
+            .collect()
+    }
+
+    fn best_iou(dets: &[Detection], b: &BBox) -> f32 {
+        dets.iter().map(|d| d.bbox.iou(b)).fold(0.0, f32::max)
+    }
+
+    /// Each true face matched by exactly one detection (IoU >= `min`), and
+    /// nothing else.
+    fn assert_one_each(dets: &[Detection], faces: &[(u32, u32, u32)], min: f32) {
+        for t in truth(faces) {
+            let hits = dets.iter().filter(|d| d.bbox.iou(&t) >= min).count();
+            assert_eq!(hits, 1, "{t:?} matched {hits} times in {dets:?}");
+        }
+        assert_eq!(dets.len(), faces.len(), "{dets:?}");
+    }
+
+    fn detector(mode: Mode, config: DetectConfig) -> CenterFace<Fake> {
+        CenterFace::new(fake(mode), config).unwrap()
+    }
+
+    fn both_fusions(config: DetectConfig) -> [DetectConfig; 2] {
+        [
+            DetectConfig {
+                fusion: Fusion::Nms,
+                ..config.clone()
+            },
+            DetectConfig {
+                fusion: Fusion::Wbf,
+                ..config
+            },
+        ]
+    }
+
+    #[test]
+    fn single_pass_finds_the_face_and_pads_without_stretching() {
+        let faces = [(50, 40, 30)];
+        let img = scene(200, 150, &faces);
+        for config in both_fusions(DetectConfig::default()) {
+            let mut d = detector(Mode::Faces, config);
+            let dets = d.detect(&img).unwrap();
+            assert_one_each(&dets, &faces, 0.99);
+            assert_eq!(dets[0].score, 0.9);
+            assert_eq!(d.backend().calls, vec![[1, 3, 160, 224]]);
+        }
+    }
+
+    #[test]
+    fn tiles_find_every_face_once_even_on_borders() {
+        // 1500x700 with 640 tiles, overlap 96: x starts 0, 544, 860; y 0, 60.
+        // Core edges: x 592 and 1022, y 350.
+        let faces = [
+            (100, 100, 24),
+            (700, 120, 24),
+            (1300, 100, 24),
+            (150, 500, 24),
+            (800, 560, 24),
+            (1400, 600, 24),
+            (580, 338, 24),  // centred on the corner of four cores
+            (1010, 200, 24), // centred on a core edge
+            (1019, 360, 30), // just past one
+            (0, 0, 20),      // image corner
+            (1480, 680, 20), // image corner
+        ];
+        let img = scene(1500, 700, &faces);
+        let base = DetectConfig {
+            overview: 0,
+            ..DetectConfig::default()
+        };
+        for config in both_fusions(base) {
+            let mut d = detector(Mode::Faces, config);
+            let dets = d.detect(&img).unwrap();
+            assert_one_each(&dets, &faces, 0.95);
+            // 6 tiles of 640x640, 4 per call.
+            assert_eq!(d.backend().calls, vec![[4, 3, 640, 640], [2, 3, 640, 640]]);
+        }
+    }
+
+    #[test]
+    fn each_tile_reports_only_faces_in_its_core() {
+        // Tiles as above. Peak cells (score 0.9) before fusion: one per face,
+        // except near a core edge (within overlap / 8 = 12 px), where the
+        // neighbours both report it.
+        let inner = [
+            (548, 100, 24),
+            (100, 100, 24),
+            (1300, 600, 24),
+            (900, 90, 24),
+        ];
+        let edge = [(580, 338, 24), (1010, 200, 24)];
+        let all: Vec<_> = inner.iter().chain(&edge).copied().collect();
+        let img = scene(1500, 700, &all);
+        let config = DetectConfig {
+            overview: 0,
+            ..DetectConfig::default()
+        };
+        let raw = detector(Mode::Faces, config).raw_detections(&img).unwrap();
+        let peaks = |t: &BBox| {
+            raw.iter()
+                .filter(|d| d.score == 0.9 && d.bbox.iou(t) > 0.95)
+                .count()
+        };
+        for t in truth(&inner) {
+            assert_eq!(peaks(&t), 1, "{t:?} in {raw:?}");
+        }
+        for t in truth(&edge) {
+            assert!((2..=4).contains(&peaks(&t)), "{t:?} in {raw:?}");
+        }
+    }
+
+    #[test]
+    fn flip_finds_the_same_box_in_the_same_batch() {
+        let faces = [(20, 30, 40), (150, 90, 16)];
+        let img = scene(203, 131, &faces);
+        for batch in [1, 2, 3] {
+            for config in both_fusions(DetectConfig {
+                flip: true,
+                batch,
+                ..DetectConfig::default()
+            }) {
+                let mut d = detector(Mode::Faces, config);
+                let dets = d.detect(&img).unwrap();
+                assert_one_each(&dets, &faces, 0.99);
+                let images: usize = d.backend().calls.iter().map(|c| c[0]).sum();
+                assert_eq!(images, 2);
+                assert_eq!(d.backend().calls.len(), if batch == 1 { 2 } else { 1 });
+            }
+        }
+    }
+
+    #[test]
+    fn scales_map_boxes_back() {
+        let faces = [(100, 60, 40), (230, 150, 32)];
+        let img = scene(301, 199, &faces);
+        for (s, shape) in [
+            (2.0, [1, 3, 416, 608]),
+            (0.5, [1, 3, 128, 160]),
+            (0.7, [1, 3, 160, 224]),
+        ] {
+            for config in both_fusions(DetectConfig {
+                scales: vec![s],
+                ..DetectConfig::default()
+            }) {
+                let mut d = detector(Mode::Faces, config);
+                let dets = d.detect(&img).unwrap();
+                assert_one_each(&dets, &faces, 0.85);
+                assert_eq!(d.backend().calls, vec![shape], "scale {s}");
+            }
+        }
+        // Two scales, same faces: still one box each.
+        let config = DetectConfig {
+            scales: vec![1.0, 2.0],
+            ..DetectConfig::default()
+        };
+        for config in both_fusions(config) {
+            let dets = detector(Mode::Faces, config).detect(&img).unwrap();
+            assert_one_each(&dets, &faces, 0.85);
+        }
+    }
+
+    #[test]
+    fn upscaled_pass_is_tiled_and_maps_back() {
+        let faces = [(40, 40, 12), (300, 200, 12), (161, 95, 14)];
+        let img = scene(400, 300, &faces);
+        let config = DetectConfig {
+            scales: vec![2.0],
+            tile: 320,
+            overlap: 64,
+            overview: 0,
+            ..DetectConfig::default()
+        };
+        for config in both_fusions(config) {
+            let mut d = detector(Mode::Faces, config);
+            let dets = d.detect(&img).unwrap();
+            assert_one_each(&dets, &faces, 0.8);
+            // 800x600 in 320 tiles: 3 x 3.
+            let n: usize = d.backend().calls.iter().map(|c| c[0]).sum();
+            assert_eq!(n, 9);
+        }
+    }
+
+    #[test]
+    fn overview_pass_finds_a_face_larger_than_a_tile() {
+        // A 700 px face cannot fit in any 640 px tile.
+        let faces = [(650, 400, 700)];
+        let img = scene(2000, 1500, &faces);
+        let t = truth(&faces)[0];
+        let nms = DetectConfig {
+            fusion: Fusion::Nms,
+            ..DetectConfig::default()
+        };
+        let mut d = detector(Mode::Faces, nms.clone());
+        let dets = d.detect(&img).unwrap();
+        assert!(best_iou(&dets, &t) > 0.95, "{dets:?}");
+        assert!(d.backend().calls.contains(&[1, 3, 480, 640]));
+        let off = DetectConfig { overview: 0, ..nms };
+        let dets = detector(Mode::Faces, off).detect(&img).unwrap();
+        assert!(best_iou(&dets, &t) < 0.7, "{dets:?}");
+        // Fused with the tile fragments the box still covers most of the face.
+        let dets = detector(Mode::Faces, DetectConfig::default())
+            .detect(&img)
+            .unwrap();
+        assert!(best_iou(&dets, &t) > 0.7, "{dets:?}");
+    }
+
+    #[test]
+    fn overview_is_skipped_for_small_images_unless_it_is_the_only_pass() {
+        let faces = [(10, 10, 20)];
+        let img = scene(300, 200, &faces);
+        let mut d = detector(Mode::Faces, DetectConfig::default());
+        d.detect(&img).unwrap();
+        assert_eq!(d.backend().calls.len(), 1);
+        let only = DetectConfig {
+            scales: vec![],
+            ..DetectConfig::default()
+        };
+        let mut d = detector(Mode::Faces, only);
+        let dets = d.detect(&img).unwrap();
+        assert_one_each(&dets, &faces, 0.99);
+        assert_eq!(d.backend().calls, vec![[1, 3, 224, 320]]);
+    }
+
+    #[test]
+    fn per_scale_thresholds_apply_to_their_pass() {
+        let faces = [(100, 60, 40)];
+        let img = scene(300, 200, &faces);
+        let run = |th: Vec<f32>| {
+            let config = DetectConfig {
+                scales: vec![1.0, 2.0],
+                scale_thresholds: th,
+                ..DetectConfig::default()
+            };
+            detector(Mode::Faces, config).detect(&img).unwrap()
+        };
+        assert_eq!(run(vec![0.95, 0.5]).len(), 1);
+        assert_eq!(run(vec![0.5, 0.95]).len(), 1);
+        assert!(run(vec![0.95, 0.95]).is_empty());
+        let bad = DetectConfig {
+            scale_thresholds: vec![0.5, 0.5],
+            ..DetectConfig::default()
+        };
+        assert!(matches!(
+            CenterFace::new(fake(Mode::Faces), bad),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn peaks_only_finds_the_same_faces() {
+        let faces = [(20, 30, 40), (150, 90, 16)];
+        let img = scene(203, 131, &faces);
+        let config = DetectConfig {
+            peaks_only: true,
+            ..DetectConfig::default()
+        };
+        let dets = detector(Mode::Faces, config).detect(&img).unwrap();
+        assert_one_each(&dets, &faces, 0.99);
+        assert!(dets.iter().all(|d| d.score == 0.9));
+    }
+
+    #[test]
+    fn bad_outputs_are_errors_not_panics() {
+        let img = scene(100, 100, &[(10, 10, 20)]);
+        for mode in [Mode::WrongShape, Mode::WrongCount, Mode::Nan] {
+            let r = detector(mode, DetectConfig::default()).detect(&img);
+            assert!(matches!(r, Err(Error::BadOutput(_))), "{r:?}");
+        }
+        let r = detector(Mode::Fails, DetectConfig::default()).detect(&img);
+        assert!(matches!(r, Err(Error::Inference(_))), "{r:?}");
+    }
+
+    #[test]
+    fn empty_image_has_no_faces() {
+        let mut d = detector(Mode::Faces, DetectConfig::default());
+        assert!(d.detect(&RgbImage::new(0, 0)).unwrap().is_empty());
+        assert!(d.backend().calls.is_empty());
     }
 }

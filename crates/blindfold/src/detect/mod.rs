@@ -6,7 +6,9 @@
 //! plain Rust, so it is the same for every backend and testable with a fake.
 
 mod centerface;
+mod decode;
 mod fuse;
+mod resample;
 mod tiles;
 
 pub use centerface::CenterFace;
@@ -96,26 +98,41 @@ pub enum Fusion {
 /// (recall first); see the README section "How well it protects".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DetectConfig {
-    /// Minimum heatmap score for a face.
+    /// Minimum heatmap score for a face (a cell counts when its score is
+    /// strictly above this).
     pub threshold: f32,
+    /// Per-scale thresholds, parallel to `scales`; empty means `threshold`
+    /// for every scale. The overview pass always uses `threshold`.
+    #[serde(default)]
+    pub scale_thresholds: Vec<f32>,
+    /// Decode only heatmap cells that are a 3x3 local maximum (ties kept).
+    /// Fewer candidate boxes, same faces on clean peaks; off by default
+    /// because a small face on the slope of a big one's peak can be lost.
+    #[serde(default)]
+    pub peaks_only: bool,
     /// IoU above which two boxes are the same face.
     pub iou: f32,
     /// How duplicates are merged.
     pub fusion: Fusion,
     /// Passes over the image, each a resize factor relative to the original
-    /// (1.0 = native size, 2.0 = upscaled for tiny faces). A pass whose
-    /// resized image is larger than `tile` is cut into overlapping tiles.
+    /// (1.0 = native size, 2.0 = upscaled for tiny faces). The image is
+    /// resized to `(round(W*s), round(H*s))`: bilinear when enlarging, area
+    /// average when shrinking. A pass whose resized image is larger than
+    /// `tile` on a side is cut into overlapping tiles; otherwise it runs once,
+    /// padded with zeros (bottom/right) to multiples of 32, never stretched.
     pub scales: Vec<f32>,
-    /// Also run one pass on the whole image shrunk so its long side is at most
-    /// this many pixels, for faces too large for the tiles. 0 turns it off.
+    /// When the image's long side exceeds this, also run one untiled pass on
+    /// the whole image shrunk so its long side is exactly this many pixels,
+    /// for faces too large for the tiles. 0 turns it off.
     pub overview: u32,
     /// Tile side in network pixels (multiple of 32).
     pub tile: u32,
-    /// Overlap between neighbouring tiles in network pixels.
+    /// Minimum overlap between neighbouring tiles in network pixels. Each
+    /// tile reports only faces centred in its share of the overlaps.
     pub overlap: u32,
-    /// Also run each pass on the mirrored image and merge.
+    /// Also run each pass on the mirrored image (in the same batch) and merge.
     pub flip: bool,
-    /// Images (tiles) per network call.
+    /// Images (tiles, mirrored tiles) per network call.
     pub batch: usize,
 }
 
@@ -123,6 +140,8 @@ impl Default for DetectConfig {
     fn default() -> Self {
         DetectConfig {
             threshold: 0.2,
+            scale_thresholds: Vec::new(),
+            peaks_only: false,
             iou: 0.4,
             fusion: Fusion::Wbf,
             scales: vec![1.0],
@@ -145,17 +164,30 @@ impl DetectConfig {
         if !(0.0..=1.0).contains(&self.iou) {
             return bad("iou must be within 0..1");
         }
+        if !self.scale_thresholds.is_empty() && self.scale_thresholds.len() != self.scales.len() {
+            return bad("scale_thresholds must be empty or have one value per scale");
+        }
+        if !self
+            .scale_thresholds
+            .iter()
+            .all(|t| (0.0..=1.0).contains(t))
+        {
+            return bad("scale_thresholds must be within 0..1");
+        }
         if self.scales.is_empty() && self.overview == 0 {
             return bad("at least one scale or the overview pass is needed");
         }
         if self.scales.iter().any(|s| !(*s > 0.0 && *s <= 8.0)) {
             return bad("scales must be within (0, 8]");
         }
-        if self.tile < 64 || self.tile % 32 != 0 {
+        if self.tile < 64 || !self.tile.is_multiple_of(32) {
             return bad("tile must be a multiple of 32, at least 64");
         }
         if self.overlap >= self.tile / 2 {
             return bad("overlap must be less than half the tile");
+        }
+        if self.overview != 0 && self.overview < 32 {
+            return bad("overview must be 0 (off) or at least 32");
         }
         if self.batch == 0 {
             return bad("batch must be at least 1");

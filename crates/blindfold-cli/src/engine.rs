@@ -1,0 +1,173 @@
+//! Choosing the backend, loading the model, and a pool of detectors so that
+//! several images can be processed at once.
+
+use crate::cli::{BackendArg, DetectArgs, EngineArgs};
+use crate::model;
+use anyhow::{Context, Result, bail};
+use blindfold::detect::{CenterFace, DetectConfig, FaceDetector};
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
+
+/// The detection settings from the defaults, the `--fast` preset and flags.
+pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
+    let mut c = if a.fast {
+        fast_config()
+    } else {
+        DetectConfig::default()
+    };
+    if let Some(t) = a.threshold {
+        c.threshold = t;
+    }
+    if let Some(s) = &a.scales {
+        c.scales = s.clone();
+    }
+    if let Some(o) = a.overview {
+        c.overview = o;
+    }
+    if let Some(t) = a.tile {
+        c.tile = t;
+    }
+    if let Some(f) = a.flip {
+        c.flip = f;
+    }
+    if let Some(f) = a.fusion {
+        c.fusion = f.into();
+    }
+    c.validate().context("bad detection setting")?;
+    Ok(c)
+}
+
+/// The `--fast` preset: one pass on the image shrunk to 640 px.
+pub fn fast_config() -> DetectConfig {
+    DetectConfig {
+        scales: vec![],
+        overview: 640,
+        flip: false,
+        ..DetectConfig::default()
+    }
+}
+
+/// Where the model and runtime come from, resolved once.
+pub struct Engine {
+    model: PathBuf,
+    ort_lib: Option<PathBuf>,
+    /// The backend that will run ("ort" or "rten").
+    pub backend: &'static str,
+    /// Why ORT is not used, when `auto` fell back to rten.
+    pub fallback_reason: Option<String>,
+    threads: usize,
+}
+
+impl Engine {
+    /// Resolve the model and the backend. `jobs` detectors will run at once.
+    pub fn resolve(a: &EngineArgs, jobs: usize, say: &dyn Fn(&str)) -> Result<Engine> {
+        let model = model::model_path(a.model.as_deref(), !a.offline, say)?;
+        let threads = (num_cpus() / jobs.max(1)).max(1);
+        let mut engine = Engine {
+            model,
+            ort_lib: None,
+            backend: "rten",
+            fallback_reason: None,
+            threads,
+        };
+        match a.backend {
+            BackendArg::Rten => {}
+            BackendArg::Ort | BackendArg::Auto => {
+                let found = model::ort_lib_path(a.ort_lib.as_deref(), !a.offline, say);
+                let probe = found.and_then(|lib| match lib {
+                    Some(lib) => probe_ort(&engine.model, &lib, threads).map(|_| lib),
+                    None => bail!("no ONNX Runtime library (run `blindfold model fetch`)"),
+                });
+                match (probe, a.backend) {
+                    (Ok(lib), _) => {
+                        engine.ort_lib = Some(lib);
+                        engine.backend = "ort";
+                    }
+                    (Err(e), BackendArg::Ort) => return Err(e.context("--backend ort")),
+                    (Err(e), _) => engine.fallback_reason = Some(format!("{e:#}")),
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    /// A new detector with `cfg`.
+    pub fn detector(&self, cfg: &DetectConfig) -> Result<Box<dyn FaceDetector>> {
+        if let Some(lib) = &self.ort_lib {
+            #[cfg(feature = "ort")]
+            {
+                let b = blindfold_infer::ort_backend::OrtBackend::from_file(&self.model, lib, self.threads)
+                    .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))?;
+                return Ok(Box::new(CenterFace::new(b, cfg.clone())?));
+            }
+            #[cfg(not(feature = "ort"))]
+            bail!("this build has no ONNX Runtime support ({})", lib.display());
+        }
+        #[cfg(feature = "rten")]
+        {
+            let b = blindfold_infer::rten_backend::RtenBackend::from_file(&self.model)
+                .with_context(|| format!("cannot load the model {}", self.model.display()))?
+                .with_threads(self.threads);
+            Ok(Box::new(CenterFace::new(b, cfg.clone())?))
+        }
+        #[cfg(not(feature = "rten"))]
+        bail!("this build has no rten backend; use --backend ort")
+    }
+}
+
+fn probe_ort(model: &std::path::Path, lib: &std::path::Path, threads: usize) -> Result<()> {
+    #[cfg(feature = "ort")]
+    {
+        blindfold_infer::ort_backend::OrtBackend::from_file(model, lib, threads)
+            .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))?;
+        Ok(())
+    }
+    #[cfg(not(feature = "ort"))]
+    {
+        let _ = (model, lib, threads);
+        bail!("this build has no ONNX Runtime support")
+    }
+}
+
+/// Number of CPUs available.
+pub fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Detectors shared by worker threads: each takes one, uses it, puts it back.
+pub struct Pool {
+    free: Mutex<Vec<Box<dyn FaceDetector>>>,
+    returned: Condvar,
+}
+
+impl Pool {
+    /// A pool of `n` detectors.
+    pub fn new(engine: &Engine, cfg: &DetectConfig, n: usize) -> Result<Pool> {
+        let free = (0..n.max(1))
+            .map(|_| engine.detector(cfg))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Pool {
+            free: Mutex::new(free),
+            returned: Condvar::new(),
+        })
+    }
+
+    /// Run `f` with a detector from the pool.
+    pub fn with<T>(&self, f: impl FnOnce(&mut dyn FaceDetector) -> T) -> T {
+        let mut det = {
+            let mut free = self.free.lock().expect("pool lock");
+            loop {
+                match free.pop() {
+                    Some(d) => break d,
+                    None => free = self.returned.wait(free).expect("pool lock"),
+                }
+            }
+        };
+        let out = f(det.as_mut());
+        self.free.lock().expect("pool lock").push(det);
+        self.returned.notify_one();
+        out
+    }
+}

@@ -1,0 +1,94 @@
+//! The per-file report printed with `--json`.
+
+use blindfold::pipeline::{Face, Outcome, Timings};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// What happened to one file.
+#[derive(Serialize, Debug)]
+pub struct FileReport {
+    /// The input file.
+    pub input: PathBuf,
+    /// The output file; absent when nothing was written.
+    pub output: Option<PathBuf>,
+    /// `ok`, `dry-run` or `error`.
+    pub status: &'static str,
+    /// Why it failed (only for `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `photo` or `video`.
+    pub kind: &'static str,
+    /// Which inference backend ran.
+    pub backend: String,
+    /// Photo details; absent for videos and failures.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<PhotoReport>,
+    /// Video details (per-track summaries); absent for photos.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<serde_json::Value>,
+    /// Wall time for the whole file in milliseconds.
+    pub total_ms: f64,
+}
+
+/// Photo details.
+#[derive(Serialize, Debug)]
+pub struct PhotoReport {
+    /// jpeg, png, webp, tiff or bmp.
+    pub format: blindfold::codec::Format,
+    /// Upright width.
+    pub width: u32,
+    /// Upright height.
+    pub height: u32,
+    /// EXIF orientation that was applied to the pixels (1 = none).
+    pub orientation: u8,
+    /// Every face masked: box, score and the mask as drawn.
+    pub faces: Vec<Face>,
+    /// Kinds of identifying metadata found in the input and not written out.
+    pub metadata_removed: Vec<&'static str>,
+    /// Metadata carried over (only ever `icc`).
+    pub metadata_kept: Vec<&'static str>,
+    /// Milliseconds per stage.
+    pub timings: Timings,
+}
+
+impl PhotoReport {
+    /// Build from a pipeline outcome.
+    pub fn new(o: &Outcome, keep_icc: bool) -> Self {
+        let mut removed = o.metadata_in.identifying();
+        let mut kept = Vec::new();
+        if o.metadata_in.icc {
+            if keep_icc {
+                kept.push("icc");
+            } else {
+                removed.push("icc");
+            }
+        }
+        PhotoReport {
+            format: o.format,
+            width: o.width,
+            height: o.height,
+            orientation: o.orientation,
+            faces: o.faces.clone(),
+            metadata_removed: removed,
+            metadata_kept: kept,
+            timings: o.timings,
+        }
+    }
+}
+
+/// The last line of `--json` output.
+#[derive(Serialize, Debug)]
+pub struct Summary {
+    /// Always `summary`.
+    pub summary: &'static str,
+    /// Files processed.
+    pub files: usize,
+    /// Files that succeeded.
+    pub ok: usize,
+    /// Files that failed (no output written).
+    pub failed: usize,
+    /// Faces masked in all photos.
+    pub faces: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}

@@ -1,0 +1,5 @@
+//! blindfold's integration tests: one test binary, one module per area.
+//! Tests that need the real model fetch it once into the cache (see `support`).
+
+mod photos;
+mod support;

@@ -1,0 +1,162 @@
+//! Photos end to end through the `blindfold` binary with the real model, on
+//! real faces (the NASA astronaut portrait) pasted at known sizes and places.
+
+use crate::support::*;
+
+/// Faces from 32 to 400 px tall in one 1600x1200 photo, with GPS in EXIF.
+fn crowd() -> (image::RgbImage, Vec<[f32; 4]>) {
+    let mut img = canvas(1600, 1200);
+    let mut faces = Vec::new();
+    for (i, h) in [32.0, 40.0, 48.0, 64.0].iter().enumerate() {
+        faces.push(paste_face(&mut img, *h, 60.0 + i as f32 * 150.0, 80.0));
+    }
+    faces.push(paste_face(&mut img, 120.0, 80.0, 420.0));
+    faces.push(paste_face(&mut img, 400.0, 900.0, 500.0));
+    (img, faces)
+}
+
+#[test]
+fn every_face_is_covered_and_the_rest_is_untouched() {
+    let dir = tempdir();
+    let (img, faces) = crowd();
+    let input = put(dir.path(), "in/crowd.jpg", &with_exif(&jpeg(&img), 1));
+    let out_dir = dir.path().join("out");
+    let out = run(blindfold()
+        .arg("--json")
+        .arg("-o")
+        .arg(&out_dir)
+        .arg(dir.path().join("in")));
+    assert!(out.status.success(), "{}", text(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{}", text(&out));
+    let rep = &lines[0];
+    assert_eq!(rep["status"], "ok");
+    for face in &faces {
+        let c = coverage(*face, rep);
+        assert!(c >= 0.95, "face {face:?} only {:.0}% covered", c * 100.0);
+    }
+    let removed: Vec<_> = rep["metadata_removed"].as_array().unwrap().clone();
+    assert!(removed.iter().any(|v| v == "gps"), "{rep}");
+
+    // The output mirrors the tree and carries no EXIF.
+    let written = std::fs::read(out_dir.join("crowd.jpg")).expect("output written");
+    assert!(!written.windows(6).any(|w| w == b"Exif\0\0"));
+    let decoded = image::load_from_memory(&written).unwrap().to_rgb8();
+    let original = image::load_from_memory(&std::fs::read(&input).unwrap())
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(decoded.dimensions(), original.dimensions());
+
+    // Outside the masks only re-encoding noise; inside a face, nothing is left.
+    let masks: Vec<blindfold::anonymize::Mask> = rep["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::from_value(f["mask"].clone()).unwrap())
+        .collect();
+    let (mut diff, mut n) = (0u64, 0u64);
+    for (x, y, p) in decoded.enumerate_pixels() {
+        let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+        // Stay a few pixels from mask edges, where JPEG blocks mix both sides.
+        let near = masks.iter().any(|m| {
+            let b = m.bbox.grow(0.0);
+            px > b.x0 - 16.0 && px < b.x1 + 16.0 && py > b.y0 - 16.0 && py < b.y1 + 16.0
+        });
+        if !near {
+            let q = original.get_pixel(x, y);
+            diff += (0..3).map(|c| p[c].abs_diff(q[c]) as u64).sum::<u64>();
+            n += 3;
+        }
+    }
+    let mean = diff as f64 / n as f64;
+    assert!(mean < 2.0, "mean change outside masks {mean:.2}");
+    let big = faces[5];
+    let (cx, cy) = (((big[0] + big[2]) / 2.0) as u32, ((big[1] + big[3]) / 2.0) as u32);
+    let mut changed = 0;
+    for dy in 0..20 {
+        for dx in 0..20 {
+            let (a, b) = (decoded.get_pixel(cx + dx, cy + dy), original.get_pixel(cx + dx, cy + dy));
+            changed += ((0..3).map(|c| a[c].abs_diff(b[c]) as u32).sum::<u32>() > 30) as u32;
+        }
+    }
+    assert!(changed > 300, "only {changed} of 400 face pixels changed");
+}
+
+#[test]
+fn rotated_phone_photo_is_detected_and_written_upright() {
+    let dir = tempdir();
+    let mut upright = canvas(480, 640);
+    let face = paste_face(&mut upright, 120.0, 180.0, 200.0);
+    // Stored rotated 90 degrees counter-clockwise; orientation 6 says "rotate
+    // 90 clockwise to display".
+    let stored = image::imageops::rotate270(&upright);
+    let input = put(dir.path(), "phone.jpg", &with_exif(&jpeg(&stored), 6));
+    let out = run(blindfold().arg("--json").arg(&input));
+    assert!(out.status.success(), "{}", text(&out));
+    let rep = &json_lines(&out)[0];
+    assert_eq!(rep["orientation"], 6);
+    assert_eq!((rep["width"].as_u64(), rep["height"].as_u64()), (Some(480), Some(640)));
+    assert!(coverage(face, rep) >= 0.95, "{rep}");
+    let written = image::open(dir.path().join("phone.anon.jpg")).unwrap();
+    assert_eq!((written.width(), written.height()), (480, 640));
+}
+
+#[test]
+fn truncated_jpeg_fails_closed_and_others_go_on() {
+    let dir = tempdir();
+    let mut img = canvas(640, 480);
+    paste_face(&mut img, 100.0, 200.0, 150.0);
+    let good = jpeg(&img);
+    put(dir.path(), "in/good.jpg", &good);
+    put(dir.path(), "in/cut.jpg", &good[..good.len() / 2]);
+    put(dir.path(), "in/notes.txt", b"skipped: not a photo");
+    let out_dir = dir.path().join("out");
+    let out = run(blindfold().arg("-o").arg(&out_dir).arg(dir.path().join("in")));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cut.jpg"), "{stderr}");
+    assert!(out_dir.join("good.jpg").exists());
+    assert!(!out_dir.join("cut.jpg").exists());
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the good output, no temp files");
+}
+
+#[test]
+fn inputs_are_never_overwritten_without_in_place() {
+    let dir = tempdir();
+    let mut img = canvas(320, 240);
+    paste_face(&mut img, 80.0, 120.0, 60.0);
+    let bytes = jpeg(&img);
+    let input = put(dir.path(), "p.jpg", &bytes);
+    let out = run(blindfold().arg("-q").arg(&input));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(&input).unwrap(), bytes);
+    assert!(dir.path().join("p.anon.jpg").exists());
+    // A second run over the folder skips the earlier output.
+    let out = run(blindfold().arg("--json").arg("--dry-run").arg(dir.path()));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(json_lines(&out).len(), 1);
+    // --in-place replaces the input.
+    let out = run(blindfold().arg("-q").arg("--in-place").arg(&input));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_ne!(std::fs::read(&input).unwrap(), bytes);
+}
+
+#[test]
+fn dry_run_writes_nothing_and_bad_usage_exits_2() {
+    let dir = tempdir();
+    let input = put(dir.path(), "a.png", &{
+        let mut v = Vec::new();
+        canvas(64, 64)
+            .write_to(&mut std::io::Cursor::new(&mut v), image::ImageFormat::Png)
+            .unwrap();
+        v
+    });
+    let out = run(blindfold().arg("--dry-run").arg(&input));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let out = run(blindfold().arg(dir.path().join("missing.jpg")));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = run(blindfold().arg("--grow=-1").arg(&input));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

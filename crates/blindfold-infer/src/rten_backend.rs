@@ -1,0 +1,120 @@
+//! rten backend: pure Rust, no native library, builds for wasm32. rten reads
+//! the prepared `.onnx` file directly (its `onnx_format` feature); no
+//! conversion step is needed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use blindfold::Error;
+use blindfold::detect::{Backend, ModelOutput, Tensor4};
+use rten::{Model, ModelOptions, NodeId, RunOptions, ThreadPool, Value};
+use rten_tensor::NdTensorView;
+use rten_tensor::prelude::*;
+
+use crate::check;
+
+/// The CenterFace network run by rten.
+pub struct RtenBackend {
+    model: Model,
+    input: NodeId,
+    outputs: [NodeId; 3],
+    pool: Option<Arc<ThreadPool>>,
+}
+
+impl RtenBackend {
+    /// A backend for the prepared model in `model` (ONNX bytes). It runs on
+    /// rten's shared thread pool (one thread per physical core, or
+    /// `RTEN_NUM_THREADS`); see [`RtenBackend::with_threads`].
+    pub fn new(model: Vec<u8>) -> Result<Self, Error> {
+        let model = ModelOptions::with_all_ops()
+            .load(model)
+            .map_err(|e| Error::Inference(format!("rten cannot load the model: {e}")))?;
+        let id = |name: &str| {
+            model
+                .node_id(name)
+                .map_err(|e| Error::Inference(format!("rten: model has no node {name}: {e}")))
+        };
+        let input = id(check::INPUT)?;
+        let outputs = [
+            id(check::OUTPUTS[0])?,
+            id(check::OUTPUTS[1])?,
+            id(check::OUTPUTS[2])?,
+        ];
+        Ok(RtenBackend {
+            model,
+            input,
+            outputs,
+            pool: None,
+        })
+    }
+
+    /// Like [`RtenBackend::new`], reading the model from a file.
+    pub fn from_file(model: &Path) -> Result<Self, Error> {
+        let bytes = std::fs::read(model)
+            .map_err(|e| Error::Inference(format!("cannot read model {}: {e}", model.display())))?;
+        Self::new(bytes)
+    }
+
+    /// Run on a thread pool of its own with `threads` threads instead of the
+    /// shared one (0 keeps the shared pool).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.pool = (threads > 0).then(|| Arc::new(ThreadPool::with_num_threads(threads)));
+        self
+    }
+}
+
+fn take(value: Value, index: usize, input: [usize; 4]) -> Result<Tensor4, Error> {
+    let name = check::OUTPUTS[index];
+    let tensor = value
+        .into_tensor::<f32>()
+        .ok_or_else(|| Error::BadOutput(format!("output {name} is not f32")))?;
+    let shape = tensor.shape().to_vec();
+    check::output(index, input, &shape, tensor.into_data())
+}
+
+impl Backend for RtenBackend {
+    fn name(&self) -> &str {
+        "rten"
+    }
+
+    fn run(&mut self, input: &Tensor4) -> Result<ModelOutput, Error> {
+        check::input(input)?;
+        let view = NdTensorView::try_from_data(input.shape, input.data.as_slice())
+            .map_err(|e| Error::Inference(format!("rten input: {e}")))?;
+        let options = RunOptions::default().with_thread_pool(self.pool.clone());
+        let [heatmap, scale, offset] = self
+            .model
+            .run_n(vec![(self.input, view.into())], self.outputs, Some(options))
+            .map_err(|e| Error::Inference(format!("rten: {e}")))?;
+        Ok(ModelOutput {
+            heatmap: take(heatmap, 0, input.shape)?,
+            scale: take(scale, 1, input.shape)?,
+            offset: take(offset, 2, input.shape)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_not_a_model() {
+        assert!(matches!(
+            RtenBackend::new(b"not a model at all".to_vec()),
+            Err(Error::Inference(_))
+        ));
+        assert!(matches!(
+            RtenBackend::new(Vec::new()),
+            Err(Error::Inference(_))
+        ));
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        assert!(matches!(
+            RtenBackend::from_file(Path::new("/nonexistent/centerface.onnx")),
+            Err(Error::Inference(_))
+        ));
+    }
+}

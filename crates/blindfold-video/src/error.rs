@@ -1,0 +1,58 @@
+//! The crate's error type: every error names the file and the reason.
+
+use std::path::PathBuf;
+
+/// A video could not be anonymised. No output file was left behind.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {kind}", path.display())]
+pub struct VideoError {
+    /// The input file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub kind: ErrorKind,
+}
+
+/// What went wrong with a video.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `ffmpeg` or `ffprobe` is not installed.
+    #[error("{0} not found on PATH: install it (Debian/Ubuntu: sudo apt-get install ffmpeg)")]
+    MissingTool(&'static str),
+    /// ffprobe could not read the input, or found no video stream.
+    #[error("cannot read video: {0}")]
+    Probe(String),
+    /// Decoding failed or stopped early (corrupt or truncated input).
+    #[error("decoding failed: {0}")]
+    Decode(String),
+    /// The face detector failed on a frame.
+    #[error("face detection failed on frame {frame}: {source}")]
+    Detect {
+        /// Frame index, from 0.
+        frame: u64,
+        /// The detector's error.
+        source: blindfold::Error,
+    },
+    /// Encoding or writing the output failed.
+    #[error("encoding failed: {0}")]
+    Encode(String),
+    /// The written output failed a check (metadata left, wrong frame count, ...).
+    #[error("output check failed: {0}")]
+    Verify(String),
+    /// A setting is out of range or the output name is not supported.
+    #[error("invalid setting: {0}")]
+    Config(String),
+    /// A file system error.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl VideoError {
+    /// An error about `path`.
+    pub fn new(path: impl Into<PathBuf>, kind: ErrorKind) -> Self {
+        VideoError {
+            path: path.into(),
+            kind,
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The pipeline for one video: probe, then three stages that overlap.
+//!
+//! ```text
+//! ffmpeg decoder --raw RGB--> reader thread --queue--> detector + tracker (caller's thread)
+//!     --queue--> writer thread (masks, raw RGB) --> ffmpeg encoder --> temp file
+//! ```
+//!
+//! The tracker holds `lookahead` frames back, so the frames in memory at once
+//! are at most `lookahead + 2 * queue + 3` (each queue, the look-ahead window,
+//! and one frame in each stage). Each is `width * height * 3` bytes: 6.2 MB
+//! at 1080p, so the defaults (look-ahead 8, queue 4) hold about 120 MB at
+//! 1080p and 470 MB at 4K, whatever the video's length.
+//!
+//! Any failure (decoder error or early end, detector error, encoder error, a
+//! failed output check) kills both ffmpeg processes and deletes the temp file;
+//! the output path is only ever a complete, checked file.
+
+use crate::VideoOptions;
+use crate::error::{ErrorKind, VideoError};
+use crate::ffmpeg::{self, Container, EncodeArgs, Proc, Tool};
+use crate::probe::{self, MediaInfo};
+use crate::report::{OutputInfo, Progress, VideoReport, VideoTimings};
+use crate::track::{FrameBoxes, Tracker};
+use crate::verify::{self, Expect};
+use blindfold::anonymize::{self, Mask, Mode};
+use blindfold::detect::FaceDetector;
+use blindfold::image::RgbImage;
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, RandomState};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Instant;
+
+/// Anonymise `input` into `output` (container from the output's extension:
+/// `.mp4`/`.m4v`, `.mov` or `.mkv`). On error nothing is left at `output`
+/// and no temp file remains. `progress` is called after each frame.
+pub fn anonymize_video(
+    input: &Path,
+    output: &Path,
+    detector: &mut dyn FaceDetector,
+    opts: &VideoOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<VideoReport, VideoError> {
+    let fail = |kind| VideoError::new(input, kind);
+    opts.validate().map_err(fail)?;
+    let container = Container::for_path(output).ok_or_else(|| {
+        fail(ErrorKind::Config(format!(
+            "output {} must end in .mp4, .m4v, .mov or .mkv",
+            output.display()
+        )))
+    })?;
+    let start = Instant::now();
+    let info = probe::probe(input).map_err(fail)?;
+    let pixels = info.width as u64 * info.height as u64;
+    if pixels > opts.max_pixels {
+        return Err(fail(ErrorKind::Config(format!(
+            "frames are {}x{}, over the limit of {} pixels",
+            info.width, info.height, opts.max_pixels
+        ))));
+    }
+    let tmp = TempPath::new(output).map_err(|e| fail(ErrorKind::Io(e)))?;
+    let mut report =
+        run(input, &info, container, &tmp.0, detector, opts, progress).map_err(fail)?;
+    tmp.persist(output).map_err(|e| fail(ErrorKind::Io(e)))?;
+    report.timings.wall_ms = start.elapsed().as_secs_f64() * 1e3;
+    report.timings.fps = report.frames as f64 / start.elapsed().as_secs_f64().max(1e-9);
+    Ok(report)
+}
+
+/// One frame on its way to the encoder.
+struct Job {
+    image: RgbImage,
+    masks: Vec<Mask>,
+    seed: u64,
+}
+
+fn run(
+    input: &Path,
+    info: &MediaInfo,
+    container: Container,
+    tmp: &Path,
+    detector: &mut dyn FaceDetector,
+    opts: &VideoOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<VideoReport, ErrorKind> {
+    let (w, h) = (info.width, info.height);
+    let frame_bytes = w as usize * h as usize * 3;
+    let args = EncodeArgs {
+        container,
+        crf: opts.crf,
+        preset: &opts.preset,
+        keep_audio: opts.keep_audio,
+        keep_subtitles: opts.keep_subtitles,
+    };
+    let (enc_cmd, plan) = ffmpeg::encoder(input, info, &args, tmp);
+    let mut dec = Proc::spawn(Tool::Ffmpeg, ffmpeg::decoder(input, info))?;
+    let mut enc = Proc::spawn(Tool::Ffmpeg, enc_cmd)?;
+    let stdout = dec.child().stdout.take().expect("decoder stdout is piped");
+    let stdin = enc.child().stdin.take().expect("encoder stdin is piped");
+
+    let (ftx, frx) = sync_channel(opts.queue);
+    let reader = std::thread::spawn(move || read_frames(stdout, frame_bytes, ftx));
+    let (etx, erx) = sync_channel(opts.queue);
+    let mode = opts.mode;
+    let writer = std::thread::spawn(move || write_frames(stdin, mode, erx));
+
+    let mut stage = Detect {
+        detector,
+        tracker: Tracker::new(opts.tracking),
+        pending: VecDeque::new(),
+        opts,
+        seeds: RandomState::new(),
+        etx,
+        stats: Stats::default(),
+    };
+    let driven = stage.drive(frx, w, h, info.expected_frames(), progress);
+    let Detect { stats, tracker, .. } = stage;
+    if driven.is_err() {
+        dec.kill();
+        enc.kill();
+    }
+    let read = reader.join().unwrap_or(Err("frame reader panicked".into()));
+    let written = writer.join().unwrap_or(Err("frame writer panicked".into()));
+    let dec_status = dec.finish();
+    let enc_status = enc.finish();
+
+    match driven {
+        Err(ErrorKind::Encode(m)) => return Err(ErrorKind::Encode(enc_status.err().unwrap_or(m))),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    let decoded = read.map_err(ErrorKind::Decode)?;
+    let dec_log = dec_status.map_err(ErrorKind::Decode)?;
+    check_decoded(info, decoded, &dec_log).map_err(ErrorKind::Decode)?;
+    let written = written.map_err(ErrorKind::Encode)?;
+    enc_status.map_err(ErrorKind::Encode)?;
+    if written != decoded {
+        return Err(ErrorKind::Encode(format!(
+            "wrote {written} of {decoded} frames"
+        )));
+    }
+    let (ow, oh) = (w.div_ceil(2) * 2, h.div_ceil(2) * 2);
+    let expect = Expect {
+        width: ow,
+        height: oh,
+        frames: written,
+        audio: plan.audio_copied + plan.audio_transcoded,
+        subtitles: plan.subtitles_kept,
+    };
+    verify::verify(tmp, &expect).map_err(ErrorKind::Verify)?;
+    Ok(VideoReport {
+        input: info.clone(),
+        output: OutputInfo {
+            container,
+            width: ow,
+            height: oh,
+            frames: written,
+            streams: plan,
+        },
+        backend: stats.backend,
+        tracking: opts.tracking,
+        frames: decoded,
+        frames_with_masks: stats.frames_with_masks,
+        frames_filled_by_tracking: stats.frames_filled,
+        masks_detected: stats.masks_detected,
+        masks_filled: stats.masks_filled,
+        tracks: tracker.summaries(),
+        timings: VideoTimings {
+            detect_ms: stats.detect_ms,
+            wait_decode_ms: stats.wait_ms,
+            ..VideoTimings::default()
+        },
+    })
+}
+
+/// A decoder that stops early without an error code (a cut-off MP4 with its
+/// index at the front does that) must still fail: compare with the header.
+fn check_decoded(info: &MediaInfo, decoded: u64, log: &str) -> Result<(), String> {
+    if decoded == 0 {
+        return Err("no frames decoded".into());
+    }
+    if log.contains("partial file") || log.contains("Truncat") {
+        return Err(format!(
+            "input is truncated: {}",
+            ffmpeg::tail(log.as_bytes())
+        ));
+    }
+    if let Some(n) = info.expected_frames() {
+        let slack = if info.vfr || info.header_frames.is_none() {
+            2 + n / 50
+        } else {
+            2 + n / 200
+        };
+        if decoded + slack < n {
+            return Err(format!(
+                "decoded {decoded} of {n} frames: the input is truncated or corrupt"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Stats {
+    backend: String,
+    detect_ms: f64,
+    wait_ms: f64,
+    frames_with_masks: u64,
+    frames_filled: u64,
+    masks_detected: u64,
+    masks_filled: u64,
+}
+
+/// The middle stage, on the caller's thread (the detector need not be `Sync`).
+struct Detect<'a> {
+    detector: &'a mut dyn FaceDetector,
+    tracker: Tracker,
+    pending: VecDeque<RgbImage>,
+    opts: &'a VideoOptions,
+    seeds: RandomState,
+    etx: SyncSender<Job>,
+    stats: Stats,
+}
+
+impl Detect<'_> {
+    fn drive(
+        &mut self,
+        frx: Receiver<Result<Vec<u8>, String>>,
+        w: u32,
+        h: u32,
+        total: Option<u64>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), ErrorKind> {
+        self.stats.backend = self.detector.backend_name().to_string();
+        let start = Instant::now();
+        let mut frame = 0u64;
+        loop {
+            let t0 = Instant::now();
+            let Ok(msg) = frx.recv() else { break };
+            let t1 = Instant::now();
+            let image = RgbImage::from_raw(w, h, msg.map_err(ErrorKind::Decode)?)
+                .expect("reader sends whole frames");
+            let dets = self
+                .detector
+                .detect(&image)
+                .map_err(|source| ErrorKind::Detect { frame, source })?;
+            self.stats.wait_ms += (t1 - t0).as_secs_f64() * 1e3;
+            self.stats.detect_ms += t1.elapsed().as_secs_f64() * 1e3;
+            self.pending.push_back(image);
+            if let Some(fb) = self.tracker.push(&dets) {
+                self.send(fb)?;
+            }
+            frame += 1;
+            progress(Progress {
+                frame,
+                total_frames: total,
+                fps: frame as f64 / start.elapsed().as_secs_f64().max(1e-9),
+            });
+        }
+        for fb in self.tracker.finish() {
+            self.send(fb)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, fb: FrameBoxes) -> Result<(), ErrorKind> {
+        let image = self.pending.pop_front().expect("one image per frame");
+        let filled = fb.boxes.iter().filter(|b| b.source.is_filled()).count() as u64;
+        let s = &mut self.stats;
+        s.frames_with_masks += u64::from(!fb.boxes.is_empty());
+        s.frames_filled += u64::from(filled > 0);
+        s.masks_filled += filled;
+        s.masks_detected += fb.boxes.len() as u64 - filled;
+        let spec = self.opts.mask;
+        let masks = fb
+            .boxes
+            .iter()
+            .map(|b| Mask {
+                shape: spec.shape,
+                bbox: b.bbox.grow(spec.grow),
+            })
+            .collect();
+        let seed = self.seeds.hash_one(fb.frame);
+        self.etx
+            .send(Job { image, masks, seed })
+            .map_err(|_| ErrorKind::Encode("encoder stopped early".into()))
+    }
+}
+
+/// Read whole frames until the end of the stream; an end inside a frame is
+/// an error.
+fn read_frames(
+    mut r: impl Read,
+    n: usize,
+    tx: SyncSender<Result<Vec<u8>, String>>,
+) -> Result<u64, String> {
+    let mut count = 0;
+    loop {
+        let mut buf = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            match r.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let m = format!("reading frame {count}: {e}");
+                    let _ = tx.send(Err(m.clone()));
+                    return Err(m);
+                }
+            }
+        }
+        if got == 0 {
+            return Ok(count);
+        }
+        if got < n {
+            let m = format!("stream ended inside frame {count}");
+            let _ = tx.send(Err(m.clone()));
+            return Err(m);
+        }
+        if tx.send(Ok(buf)).is_err() {
+            return Ok(count);
+        }
+        count += 1;
+    }
+}
+
+/// Mask each frame and write it to the encoder.
+fn write_frames(mut w: impl Write, mode: Mode, rx: Receiver<Job>) -> Result<u64, String> {
+    let mut count = 0;
+    for mut job in rx {
+        anonymize::apply(&mut job.image, &job.masks, mode, job.seed);
+        w.write_all(job.image.as_raw())
+            .map_err(|e| format!("writing frame {count}: {e}"))?;
+        count += 1;
+    }
+    w.flush().map_err(|e| e.to_string())?;
+    Ok(count)
+}
+
+/// A temp file next to the output, removed on drop unless persisted.
+struct TempPath(PathBuf);
+
+impl TempPath {
+    fn new(output: &Path) -> std::io::Result<TempPath> {
+        let dir = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for i in 0..100u32 {
+            let p = dir.join(format!(".{name}.{}-{i}.blindfold-tmp", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&p)
+            {
+                Ok(_) => return Ok(TempPath(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("cannot create a temp file"))
+    }
+
+    fn persist(self, to: &Path) -> std::io::Result<()> {
+        std::fs::rename(&self.0, to)?;
+        std::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,94 @@
+//! JPEG: strict decoding with zune-jpeg, encoding with jpeg-encoder.
+
+use super::{DecodeOptions, EncodeOptions, Raw, alloc_budget, check_pixels, orient};
+use crate::Error;
+use crate::metadata::jpeg::walk;
+use image::metadata::Orientation;
+use image::{DynamicImage, RgbImage};
+use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+use zune_jpeg::JpegDecoder;
+
+/// Decode a JPEG. Truncation is caught twice: the marker walk must reach an
+/// EOI marker after the last scan, and zune-jpeg runs in strict mode, where
+/// running out of entropy-coded data is an error instead of grey filler.
+pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX)
+        .jpeg_set_out_colorspace(ColorSpace::RGB);
+    let mut dec = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    dec.decode_headers().map_err(|e| Error::Decode(e.to_string()))?;
+    let (w, h) = dec
+        .dimensions()
+        .ok_or_else(|| Error::Decode("JPEG has no frame header".into()))?;
+    let (w, h) = (w as u32, h as u32);
+    check_pixels(w, h, opts)?;
+    let walked = walk(bytes);
+    if walked.end.is_none() || walked.scans == 0 {
+        return Err(Error::Decode(
+            "JPEG is truncated or corrupt: no end-of-image marker after the scan data".into(),
+        ));
+    }
+    let size = dec
+        .output_buffer_size()
+        .ok_or_else(|| Error::Decode("JPEG has no frame header".into()))?;
+    if size as u64 > alloc_budget(opts) {
+        return Err(Error::Decode(format!(
+            "JPEG needs {size} bytes to decode, over the memory budget"
+        )));
+    }
+    let mut pixels = vec![0u8; size];
+    dec.decode_into(&mut pixels)
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    if dec.output_colorspace() != Some(ColorSpace::RGB) {
+        return Err(Error::Decode(format!(
+            "JPEG colour space {:?} cannot be converted to RGB",
+            dec.output_colorspace()
+        )));
+    }
+    let icc = dec.icc_profile();
+    let orientation = dec
+        .exif()
+        .and_then(|e| Orientation::from_exif_chunk(e))
+        .map_or(1, Orientation::to_exif);
+    let rgb = RgbImage::from_raw(w, h, pixels)
+        .ok_or_else(|| Error::Decode("JPEG decoder returned a short buffer".into()))?;
+    let mut image = DynamicImage::ImageRgb8(rgb);
+    orient(&mut image, orientation);
+    Ok(Raw {
+        image,
+        icc,
+        orientation,
+    })
+}
+
+/// Encode baseline JPEG, 4:2:0 with averaged chroma, standard Huffman tables;
+/// a JFIF header and, when given, the ICC profile in APP2 segments.
+pub(super) fn encode(
+    image: &RgbImage,
+    icc: Option<&[u8]>,
+    opts: &EncodeOptions,
+) -> Result<Vec<u8>, Error> {
+    let (w, h) = image.dimensions();
+    let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
+        return Err(Error::Encode(format!(
+            "{w}x{h} is larger than JPEG allows (65535x65535)"
+        )));
+    };
+    let quality = opts.jpeg_quality.clamp(1, 100);
+    let mut out = Vec::with_capacity(image.as_raw().len() / 8);
+    let mut enc = Encoder::new(&mut out, quality);
+    enc.set_sampling_factor(SamplingFactor::F_2_2);
+    enc.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+    if let Some(icc) = icc {
+        enc.add_icc_profile(icc)
+            .map_err(|e| Error::Encode(e.to_string()))?;
+    }
+    enc.encode(image.as_raw(), w16, h16, ColorType::Rgb)
+        .map_err(|e| Error::Encode(e.to_string()))?;
+    Ok(out)
+}
