@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use image::RgbImage;
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -109,7 +108,13 @@ pub fn astronaut() -> RgbImage {
 }
 
 fn download(url: &str, sha: &str) -> Vec<u8> {
-    let mut body = ureq::get(url)
+    // The system's trusted roots, as the CLI uses (proxies with their own CA).
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    let mut body = agent
+        .get(url)
         .call()
         .unwrap_or_else(|e| panic!("cannot download {url}: {e}"))
         .into_body();
@@ -118,7 +123,7 @@ fn download(url: &str, sha: &str) -> Vec<u8> {
         .limit(200 << 20)
         .read_to_vec()
         .expect("download body");
-    let got = format!("{:x}", Sha256::digest(&bytes));
+    let got = blindfold_infer::onnx::sha256_hex(&bytes);
     assert_eq!(got, sha, "sha256 of {url}");
     bytes
 }
