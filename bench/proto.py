@@ -244,25 +244,31 @@ def nms(d: np.ndarray, iou: float) -> np.ndarray:
 
 
 def wbf(d: np.ndarray, iou: float) -> np.ndarray:
-    """Weighted box fusion: boxes in score order join the cluster whose leader
-    (its highest-score box) has IoU >= iou with them; a cluster's box is the
-    score-weighted mean of its members, its score the leader's score."""
+    """Weighted box fusion as in the Rust crate: boxes best first; each joins
+    the cluster whose fused box it overlaps most (IoU > 0 and >= iou) or starts
+    a new one. A cluster's box is the score-weighted mean of its members, its
+    score the best member's."""
     if len(d) == 0:
         return d
-    order = np.argsort(-d[:, 4], kind="stable")
-    d = d[order]
-    alive = np.ones(len(d), bool)
-    out = []
+    d = d[np.argsort(-d[:, 4], kind="stable")]
+    sums = np.zeros((len(d), 4))
+    wsum = np.zeros(len(d))
+    fused = np.zeros((len(d), 4))
+    score = np.zeros(len(d))
+    k = 0
     for i in range(len(d)):
-        if not alive[i]:
-            continue
-        rest = np.nonzero(alive[i:])[0] + i
-        m = rest[iou_one(d[i], d[rest]) >= iou]
-        alive[m] = False
-        w = d[m, 4:5]
-        box = (d[m, :4] * w).sum(0) / w.sum()
-        out.append(np.concatenate([box, [d[i, 4]]]))
-    return np.array(out)
+        b, w = d[i, :4], max(d[i, 4], 1e-6)
+        if k:
+            o = iou_one(b, fused[:k])
+            j = int(np.argmax(o))
+            if o[j] > 0 and o[j] >= iou:
+                sums[j] += w * b
+                wsum[j] += w
+                fused[j] = sums[j] / wsum[j]
+                continue
+        sums[k], wsum[k], fused[k], score[k] = w * b, w, b, d[i, 4]
+        k += 1
+    return np.concatenate([fused[:k], score[:k, None]], 1)
 
 
 def fuse(candidates: list[np.ndarray], iou: float, fusion: str, W: int, H: int) -> np.ndarray:

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use blindfold::anonymize::MaskSpec;
 use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::pipeline::Options;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command, ModelCommand};
 use engine::{Engine, Pool};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,12 +28,42 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Parse the flags; `--help` also shows the detection defaults and presets.
+fn parse_args() -> Cli {
+    let d = blindfold::detect::DetectConfig::default();
+    let f = engine::fast_config();
+    let defaults = format!(
+        "Detection defaults: --threshold {} --scales {} --overview {} --tile {} --flip {} \
+         --fusion {} --grow {}\n--fast means: --scales {} --overview {} --flip {}",
+        d.threshold,
+        join(&d.scales),
+        d.overview,
+        d.tile,
+        d.flip,
+        format!("{:?}", d.fusion).to_lowercase(),
+        MaskSpec::default().grow,
+        join(&f.scales),
+        f.overview,
+        f.flip,
+    );
+    let cmd = Cli::command().before_long_help(defaults);
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+fn join(v: &[f32]) -> String {
+    if v.is_empty() {
+        return "none".into();
+    }
+    v.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+}
+
 /// A usage problem: exit code 2.
 #[derive(Debug)]
 struct Usage(anyhow::Error);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

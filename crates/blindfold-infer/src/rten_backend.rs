@@ -27,6 +27,7 @@ impl RtenBackend {
     /// `RTEN_NUM_THREADS`); see [`RtenBackend::with_threads`].
     pub fn new(model: Vec<u8>) -> Result<Self, Error> {
         let model = ModelOptions::with_all_ops()
+            .prepack_weights(true)
             .load(model)
             .map_err(|e| Error::Inference(format!("rten cannot load the model: {e}")))?;
         let id = |name: &str| {

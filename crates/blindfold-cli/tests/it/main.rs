@@ -1,5 +1,6 @@
 //! blindfold's integration tests: one test binary, one module per area.
 //! Tests that need the real model fetch it once into the cache (see `support`).
 
+mod backends;
 mod photos;
 mod support;

@@ -55,11 +55,7 @@ pub(super) fn decode(bytes: &[u8], format: Format, opts: &DecodeOptions) -> Resu
 }
 
 /// Check the size, read orientation and profile, then decode the pixels.
-fn finish(
-    mut dec: impl ImageDecoder,
-    limits: Limits,
-    opts: &DecodeOptions,
-) -> Result<Raw, Error> {
+fn finish(mut dec: impl ImageDecoder, limits: Limits, opts: &DecodeOptions) -> Result<Raw, Error> {
     let budget = alloc_budget(opts);
     let (w, h) = dec.dimensions();
     check_pixels(w, h, opts)?;
@@ -128,7 +124,8 @@ fn write<E: ImageEncoder>(
     color: ExtendedColorType,
 ) -> image::ImageResult<()> {
     if let Some(icc) = icc {
-        enc.set_icc_profile(icc).map_err(image::ImageError::Unsupported)?;
+        enc.set_icc_profile(icc)
+            .map_err(image::ImageError::Unsupported)?;
     }
     enc.write_image(buf, w, h, color)
 }
@@ -141,4 +138,3 @@ fn interleave(image: &RgbImage, alpha: &GrayImage) -> Vec<u8> {
     }
     out
 }
-

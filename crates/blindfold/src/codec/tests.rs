@@ -91,11 +91,24 @@ fn alpha_round_trips_where_the_format_has_it() {
         assert_eq!(back.alpha.as_ref(), Some(&a), "{f:?}");
         assert_eq!(back.image, img, "{f:?}");
     }
-    let jpeg = encode(&img, Some(&a), Format::Jpeg, None, &EncodeOptions::default()).unwrap();
+    let jpeg = encode(
+        &img,
+        Some(&a),
+        Format::Jpeg,
+        None,
+        &EncodeOptions::default(),
+    )
+    .unwrap();
     assert!(dec(&jpeg).unwrap().alpha.is_none());
     let wrong = alpha(3, 3);
     assert!(matches!(
-        encode(&img, Some(&wrong), Format::Png, None, &EncodeOptions::default()),
+        encode(
+            &img,
+            Some(&wrong),
+            Format::Png,
+            None,
+            &EncodeOptions::default()
+        ),
         Err(Error::Encode(_))
     ));
 }
@@ -141,7 +154,13 @@ fn outputs_carry_no_metadata() {
 #[test]
 fn jpeg_with_every_kind_of_metadata_is_cleaned() {
     let icc = vec![7u8; 500];
-    let base = encode(&picture(32, 32), None, Format::Jpeg, Some(&icc), &Default::default());
+    let base = encode(
+        &picture(32, 32),
+        None,
+        Format::Jpeg,
+        Some(&icc),
+        &Default::default(),
+    );
     let input = testdata::jpeg_with(&base.unwrap(), &testdata::identifying_segments());
     let found = scan(&input, Format::Jpeg);
     let want = Found {
@@ -161,7 +180,14 @@ fn jpeg_with_every_kind_of_metadata_is_cleaned() {
 
     let d = dec(&input).unwrap();
     assert_eq!(d.icc.as_deref(), Some(&icc[..]));
-    let kept = encode(&d.image, None, d.format, d.icc.as_deref(), &Default::default()).unwrap();
+    let kept = encode(
+        &d.image,
+        None,
+        d.format,
+        d.icc.as_deref(),
+        &Default::default(),
+    )
+    .unwrap();
     let f = scan(&kept, Format::Jpeg);
     assert!(f.identifying().is_empty(), "{:?}", f.identifying());
     assert!(f.icc);
@@ -236,7 +262,10 @@ fn truncated_files_are_refused() {
 fn jpeg_without_end_marker_is_refused() {
     let full = enc(&noise(64, 64, 5), Format::Jpeg);
     assert!(full.ends_with(&[0xFF, 0xD9]));
-    assert!(matches!(dec(&full[..full.len() - 2]), Err(Error::Decode(_))));
+    assert!(matches!(
+        dec(&full[..full.len() - 2]),
+        Err(Error::Decode(_))
+    ));
     assert!(dec(&full).is_ok());
 }
 
@@ -245,7 +274,12 @@ fn over_the_pixel_limit_is_too_large() {
     let small = DecodeOptions { max_pixels: 100 };
     for f in ALL {
         match decode(&enc(&picture(11, 10), f), &small) {
-            Err(Error::TooLarge { width: 11, height: 10, pixels: 110, limit: 100 }) => {}
+            Err(Error::TooLarge {
+                width: 11,
+                height: 10,
+                pixels: 110,
+                limit: 100,
+            }) => {}
             other => panic!("{f:?}: {:?}", other.map(|d| d.format)),
         }
     }
@@ -259,7 +293,14 @@ fn huge_headers_are_refused_before_allocating() {
     let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
     let mut big = jpeg.clone();
     big[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
-    assert!(matches!(dec(&big), Err(Error::TooLarge { width: 65000, height: 65000, .. })));
+    assert!(matches!(
+        dec(&big),
+        Err(Error::TooLarge {
+            width: 65000,
+            height: 65000,
+            ..
+        })
+    ));
 
     let png = enc(&picture(8, 8), Format::Png);
     let mut ihdr = png[12..29].to_vec();
@@ -268,7 +309,10 @@ fn huge_headers_are_refused_before_allocating() {
     let mut big = png[..8].to_vec();
     big.extend_from_slice(&testdata::png_chunk(b"IHDR", &ihdr[4..]));
     big.extend_from_slice(&png[33..]);
-    assert!(matches!(dec(&big), Err(Error::TooLarge { width: 65000, .. })));
+    assert!(matches!(
+        dec(&big),
+        Err(Error::TooLarge { width: 65000, .. })
+    ));
 
     let bmp = enc(&picture(8, 8), Format::Bmp);
     let mut big = bmp.clone();
@@ -292,10 +336,14 @@ fn sixteen_bit_and_grey_inputs_become_8_bit_rgb() {
     let grey = image::GrayImage::from_fn(9, 9, |x, _| image::Luma([(x * 20) as u8]));
     let mut jpeg = Vec::new();
     let e = jpeg_encoder::Encoder::new(&mut jpeg, 95);
-    e.encode(grey.as_raw(), 9, 9, jpeg_encoder::ColorType::Luma).unwrap();
+    e.encode(grey.as_raw(), 9, 9, jpeg_encoder::ColorType::Luma)
+        .unwrap();
     let d = dec(&jpeg).unwrap();
     let p = d.image.get_pixel(5, 5).0;
-    assert!(p[0].abs_diff(100) < 6 && p[0] == p[1] && p[1] == p[2], "{p:?}");
+    assert!(
+        p[0].abs_diff(100) < 6 && p[0] == p[1] && p[1] == p[2],
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -315,48 +363,5 @@ fn corrupted_files_never_panic() {
             let _ = dec(&b);
             let _ = scan(&b, f);
         }
-    }
-}
-
-#[test]
-fn zz_shared_files() {
-    let dir = std::path::Path::new("/work/shared/data/exif");
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    names.sort();
-    for p in names {
-        let bytes = std::fs::read(&p).unwrap();
-        let found = scan(&bytes, Format::Jpeg);
-        let t = std::time::Instant::now();
-        let d = dec(&bytes).unwrap();
-        let td = t.elapsed();
-        let t = std::time::Instant::now();
-        let out = encode(&d.image, None, d.format, d.icc.as_deref(), &EncodeOptions::default()).unwrap();
-        let te = t.elapsed();
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
-        std::fs::write(format!("/tmp/bf_out/{name}"), &out).unwrap();
-        println!("{name}: {:?} orient={} icc={} dec={td:?} enc={te:?} in={:?} out={:?}", d.image.dimensions(), d.orientation, d.icc.is_some(), found.identifying(), scan(&out, Format::Jpeg).identifying());
-    }
-}
-
-
-#[test]
-fn zz_speed() {
-    let bytes = std::fs::read("/work/shared/data/exif/HMD_Nokia_8.3_5G.jpg").unwrap();
-    let d = dec(&bytes).unwrap();
-    for m in [jpeg_encoder::ChromaSubsamplingMethod::Nearest, jpeg_encoder::ChromaSubsamplingMethod::Average] {
-        for _ in 0..2 {
-            let t = std::time::Instant::now();
-            let mut out = Vec::new();
-            let mut e = jpeg_encoder::Encoder::new(&mut out, 92);
-            e.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-            e.set_chroma_subsampling_method(m);
-            e.encode(d.image.as_raw(), 4608, 1976, jpeg_encoder::ColorType::Rgb).unwrap();
-            println!("{m:?} {:?} {}", t.elapsed(), out.len());
-        }
-    }
-    for _ in 0..2 {
-        let t = std::time::Instant::now();
-        let _ = dec(&bytes).unwrap();
-        println!("decode {:?}", t.elapsed());
     }
 }

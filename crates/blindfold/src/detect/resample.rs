@@ -43,7 +43,14 @@ impl Taps {
         let len = if dst > src {
             2
         } else {
-            ratio.ceil() as usize + 1
+            // The widest source span any output pixel touches.
+            (0..dst_n)
+                .map(|i| {
+                    let (a, b) = (i as f64 * ratio, ((i + 1) as f64 * ratio).min(src_n as f64));
+                    b.ceil() as usize - a.floor() as usize
+                })
+                .max()
+                .unwrap_or(1)
         }
         .min(src_n);
         let mut start = Vec::with_capacity(dst_n);

@@ -59,7 +59,10 @@ pub(super) fn scan_tiff(tiff: &[u8], found: &mut Found) {
         if DATETIME_TAGS.contains(&tag) {
             found.datetime = true;
         }
-        if matches!(tag, Tag::UserComment | Tag::ImageDescription | Tag::Copyright) {
+        if matches!(
+            tag,
+            Tag::UserComment | Tag::ImageDescription | Tag::Copyright
+        ) {
             found.comment = true;
         }
         if field.ifd_num == In::THUMBNAIL

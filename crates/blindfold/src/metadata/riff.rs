@@ -51,7 +51,11 @@ pub(crate) fn ends_cleanly(bytes: &[u8]) -> bool {
             return false;
         };
         // The pad byte after an odd-sized chunk may be missing at the very end.
-        rest = if len & 1 == 1 { after.get(1..).unwrap_or_default() } else { after };
+        rest = if len & 1 == 1 {
+            after.get(1..).unwrap_or_default()
+        } else {
+            after
+        };
     }
     true
 }

@@ -22,7 +22,13 @@ fn long(tag: u16, v: u32) -> Entry {
 fn ifd_size(entries: &[Entry]) -> usize {
     let extra: usize = entries
         .iter()
-        .map(|e| if e.3.len() > 4 { (e.3.len() + 1) & !1 } else { 0 })
+        .map(|e| {
+            if e.3.len() > 4 {
+                (e.3.len() + 1) & !1
+            } else {
+                0
+            }
+        })
         .sum();
     2 + 12 * entries.len() + 4 + extra
 }
@@ -60,7 +66,15 @@ fn write_ifd(out: &mut Vec<u8>, entries: &[Entry], next: u32) {
 pub(crate) fn exif_tiff(orientation: u16, full: bool) -> Vec<u8> {
     let gps_entries: Vec<Entry> = vec![
         ascii(1, "N"),
-        (2, RATIONAL, 3, [43u32, 1, 28, 1, 0, 1].iter().flat_map(|v| v.to_le_bytes()).collect()),
+        (
+            2,
+            RATIONAL,
+            3,
+            [43u32, 1, 28, 1, 0, 1]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
     ];
     let exif_entries: Vec<Entry> = vec![
         ascii(0x9003, "2008:10:22 16:28:39"),
@@ -90,7 +104,11 @@ pub(crate) fn exif_tiff(orientation: u16, full: bool) -> Vec<u8> {
         write_ifd(&mut out, &ifd0(0, 0), 0);
         return out;
     }
-    write_ifd(&mut out, &ifd0(off_exif as u32, off_gps as u32), off_ifd1 as u32);
+    write_ifd(
+        &mut out,
+        &ifd0(off_exif as u32, off_gps as u32),
+        off_ifd1 as u32,
+    );
     write_ifd(&mut out, &exif_entries, 0);
     write_ifd(&mut out, &gps_entries, 0);
     let ifd1 = vec![long(513, off_thumb as u32), long(514, thumb.len() as u32)];
@@ -144,7 +162,11 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

