@@ -26,6 +26,7 @@ impl RtenBackend {
     /// rten's shared thread pool (one thread per physical core, or
     /// `RTEN_NUM_THREADS`); see [`RtenBackend::with_threads`].
     pub fn new(model: Vec<u8>) -> Result<Self, Error> {
+        // Prepacked weights: a little more memory, faster runs.
         let model = ModelOptions::with_all_ops()
             .prepack_weights(true)
             .load(model)
