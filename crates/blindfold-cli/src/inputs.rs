@@ -37,19 +37,14 @@ pub enum Placement {
 }
 
 const PHOTO_EXT: &[&str] = &["jpg", "jpeg", "jpe", "png", "webp", "tif", "tiff", "bmp"];
-const VIDEO_EXT: &[&str] = &[
-    "mp4", "mov", "m4v", "mkv", "avi", "webm", "mts", "m2ts", "3gp", "wmv", "flv", "mpg", "mpeg",
-    "ts",
-];
-/// Video containers written as they came; every other video becomes MP4.
-const VIDEO_KEEP_EXT: &[&str] = &["mp4", "mov", "m4v", "mkv"];
+
 
 /// The kind of a file, from its extension; `None` for files we skip.
 pub fn kind_of(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     if PHOTO_EXT.contains(&ext.as_str()) {
         Some(Kind::Photo)
-    } else if VIDEO_EXT.contains(&ext.as_str()) {
+    } else if blindfold_video::is_video_path(path) {
         Some(Kind::Video)
     } else {
         None
@@ -144,11 +139,12 @@ pub fn output_path(file: &Path, root: &Path, place: &Placement, kind: Kind) -> P
             dir.join(rel)
         }
     };
-    let ext = out.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
-    match (kind, ext) {
-        (Kind::Video, Some(e)) if VIDEO_KEEP_EXT.contains(&e.as_str()) => out,
-        (Kind::Video, _) => out.with_extension("mp4"),
-        (Kind::Photo, _) => out,
+    match kind {
+        Kind::Video => {
+            let ext = blindfold_video::output_extension(file);
+            out.with_extension(ext)
+        }
+        Kind::Photo => out,
     }
 }
 

@@ -173,7 +173,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 });
             });
             for job in &videos {
-                let _ = tx.send(video::run(job, &pool, &cli, &opts, engine.backend, &bar));
+                let rep = bar.suspend(|| video::run(job, &pool, &cli, &opts, engine.backend));
+                let _ = tx.send(rep);
             }
             drop(tx);
         });
