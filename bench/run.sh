@@ -6,7 +6,10 @@
 #   bench/run.sh [DATA_ROOT]       (default: ../shared/data/widerface-dev)
 #
 # Env: BLINDFOLD (binary, default target/release/blindfold, built if missing),
-#      JOBS (blindfold --jobs, default: number of CPUs).
+#      JOBS (blindfold --jobs, default: number of CPUs),
+#      BF_ARGS / BF_FAST_ARGS (extra blindfold flags for the default / fast rows,
+#        e.g. BF_ARGS="--threshold 0.15 --scales 1.25 --tile 2048 --overview 2048"),
+#      LIMIT (only the first N images of the list: a quick smoke test).
 # Needs: python3 (venv made in bench/.venv), /usr/bin/time, network to PyPI
 # on the first run. About 10-15 minutes on a 2-core machine.
 set -euo pipefail
@@ -45,6 +48,32 @@ if [ -n "${JOBS:-}" ]; then bf+=(--jobs "$JOBS"); fi
 
 rm -rf "$work"
 mkdir -p "$work/deface_io" "$work/bf_default" "$work/bf_fast"
+if [ -n "${LIMIT:-}" ]; then
+  mkdir -p "$work/data/images"
+  ln -s "$data/ground_truth" "$work/data/ground_truth"
+  head -n "$LIMIT" "$data/image_list.txt" > "$work/data/image_list.txt"
+  while IFS= read -r rel; do
+    mkdir -p "$work/data/images/$(dirname "$rel")"
+    cp "$data/images/$rel" "$work/data/images/$rel"
+  done < "$work/data/image_list.txt"
+  data="$work/data"
+fi
+read -r -a bf_args <<< "${BF_ARGS:-}"
+read -r -a bf_fast_args <<< "${BF_FAST_ARGS:-}"
+# The curve runs take the same flags with --threshold 0.05 instead.
+no_threshold() {
+  local skip=0
+  for a in "$@"; do
+    if [ "$skip" = 1 ]; then skip=0; continue; fi
+    case "$a" in
+      --threshold) skip=1 ;;
+      --threshold=*) ;;
+      *) printf '%s\n' "$a" ;;
+    esac
+  done
+}
+mapfile -t bf_curve_args < <(no_threshold "${bf_args[@]}")
+mapfile -t bf_fast_curve_args < <(no_threshold "${bf_fast_args[@]}")
 n=$(wc -l < "$data/image_list.txt")
 log "$n images from $data"
 
@@ -64,18 +93,19 @@ timed deface_cli "$venv/bin/deface" --thresh 0.2 --mask-scale 1.3 "$work/deface_
   > "$work/deface_cli.log" 2>&1
 
 log "blindfold default (writes outputs, --json)"
-timed bf_default "${bf[@]}" --json -o "$work/bf_default" "$data/images" > "$work/bf_default.jsonl"
+timed bf_default "${bf[@]}" "${bf_args[@]}" --json -o "$work/bf_default" "$data/images" > "$work/bf_default.jsonl"
 
 log "blindfold --fast (writes outputs, --json)"
-timed bf_fast "${bf[@]}" --fast --json -o "$work/bf_fast" "$data/images" > "$work/bf_fast.jsonl"
+timed bf_fast "${bf[@]}" --fast "${bf_fast_args[@]}" --json -o "$work/bf_fast" "$data/images" > "$work/bf_fast.jsonl"
 
 log "blindfold default at --threshold 0.05, dry run (for AP and the curve)"
-"${bf[@]}" --threshold 0.05 --json --dry-run "$data/images" > "$work/bf_curve.jsonl"
+"${bf[@]}" "${bf_curve_args[@]}" --threshold 0.05 --json --dry-run "$data/images" > "$work/bf_curve.jsonl"
 log "blindfold --fast at --threshold 0.05, dry run"
-"${bf[@]}" --fast --threshold 0.05 --json --dry-run "$data/images" > "$work/bf_fast_curve.jsonl"
+"${bf[@]}" --fast "${bf_fast_curve_args[@]}" --threshold 0.05 --json --dry-run "$data/images" > "$work/bf_fast_curve.jsonl"
 
 log "deface boxes from its Python API at threshold 0.05 (for AP and the curve)"
 "$py" "$here/deface_dets.py" "$data" "$work/deface_dets.npz" 0.05
 
 log "evaluating"
+{ echo "blindfold default flags: ${BF_ARGS:-(none)}"; echo "blindfold fast flags: --fast ${BF_FAST_ARGS:-}"; } > "$work/flags.txt"
 "$py" "$here/report.py" "$data" "$work" | tee "$work/table.md"

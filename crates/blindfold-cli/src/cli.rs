@@ -122,6 +122,15 @@ pub struct DetectArgs {
     #[arg(long, value_name = "PX")]
     pub tile: Option<u32>,
 
+    /// Tile side in pixels for the upscaled passes (0 = --tile).
+    #[arg(long, value_name = "PX")]
+    pub upscaled_tile: Option<u32>,
+
+    /// Run upscaled tiles only where the native pass scored at least this
+    /// somewhere (0 = run every tile).
+    #[arg(long, value_name = "F")]
+    pub gate: Option<f32>,
+
     /// Also run on the mirrored image (flip test-time augmentation).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub flip: Option<bool>,

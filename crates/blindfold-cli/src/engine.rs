@@ -27,6 +27,12 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     if let Some(t) = a.tile {
         c.tile = t;
     }
+    if let Some(t) = a.upscaled_tile {
+        c.upscaled_tile = t;
+    }
+    if let Some(g) = a.gate {
+        c.gate = g;
+    }
     if let Some(f) = a.flip {
         c.flip = f;
     }
@@ -96,8 +102,12 @@ impl Engine {
         if let Some(lib) = &self.ort_lib {
             #[cfg(feature = "ort")]
             {
-                let b = blindfold_infer::ort_backend::OrtBackend::from_file(&self.model, lib, self.threads)
-                    .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))?;
+                let b = blindfold_infer::ort_backend::OrtBackend::from_file(
+                    &self.model,
+                    lib,
+                    self.threads,
+                )
+                .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))?;
                 return Ok(Box::new(CenterFace::new(b, cfg.clone())?));
             }
             #[cfg(not(feature = "ort"))]

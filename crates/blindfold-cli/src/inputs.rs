@@ -38,7 +38,6 @@ pub enum Placement {
 
 const PHOTO_EXT: &[&str] = &["jpg", "jpeg", "jpe", "png", "webp", "tif", "tiff", "bmp"];
 
-
 /// The kind of a file, from its extension; `None` for files we skip.
 pub fn kind_of(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();

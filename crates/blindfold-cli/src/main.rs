@@ -55,7 +55,10 @@ fn join(v: &[f32]) -> String {
     if v.is_empty() {
         return "none".into();
     }
-    v.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A usage problem: exit code 2.
@@ -158,7 +161,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let bar = progress_bar(jobs.len() as u64, cli.quiet);
     let out = std::io::stdout();
     let (tx, rx) = std::sync::mpsc::channel::<FileReport>();
-    let (photos, videos): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.kind == Kind::Photo);
+    let (photos, videos): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| j.kind == Kind::Photo);
     let threads = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .build()

@@ -16,8 +16,8 @@ pub fn run(
     opts: &Options,
     dry_run: bool,
 ) -> Result<PhotoReport> {
-    let bytes =
-        std::fs::read(&job.input).with_context(|| format!("cannot read {}", job.input.display()))?;
+    let bytes = std::fs::read(&job.input)
+        .with_context(|| format!("cannot read {}", job.input.display()))?;
     let start = Instant::now();
     let clock = || start.elapsed().as_secs_f64() * 1000.0;
     let opts = Options {

@@ -221,20 +221,19 @@ impl Container {
 }
 
 /// The decoder: the chosen video stream, upright (ffmpeg applies rotation),
-/// as raw RGB24 frames on stdout. Constant-rate inputs keep every frame as is;
-/// variable-rate inputs are resampled to `info.rate` (frames repeated or
-/// dropped by timestamp, so audio stays in sync).
+/// as raw RGB24 frames on stdout, at the constant rate `info.rate`.
+/// Constant-rate inputs keep every frame as is; variable-rate inputs are
+/// resampled (frames repeated or dropped by timestamp, so audio stays in sync).
 pub fn decoder(input: &Path, info: &MediaInfo) -> Command {
     let mut c = command(Tool::Ffmpeg);
     c.args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
         .arg(input)
         .args(["-map", &format!("0:{}", info.video_index)])
         .args(["-an", "-sn", "-dn"]);
-    if info.vfr {
-        c.args(["-vsync", "cfr", "-r", &info.rate.arg()]);
-    } else {
-        c.args(["-vsync", "passthrough"]);
-    }
+    // Always a constant rate: a no-op for constant-rate inputs (every frame
+    // kept), and the timestamp-faithful conversion for variable-rate ones
+    // (some containers, like Matroska, do not reveal that they are).
+    c.args(["-vsync", "cfr", "-r", &info.rate.arg()]);
     c.args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
         .stdout(Stdio::piped());
     c
@@ -302,7 +301,7 @@ pub fn encoder(
         "yuv420p",
     ]);
     let mut out_idx = 1;
-    let mut lang = |c: &mut Command, idx: usize, l: &Option<String>| {
+    let lang = |c: &mut Command, idx: usize, l: &Option<String>| {
         if let Some(l) = l {
             c.arg(format!("-metadata:s:{idx}"))
                 .arg(format!("language={l}"));

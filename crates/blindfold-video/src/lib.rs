@@ -24,10 +24,11 @@
 //!
 //! # Frame rate and timestamps
 //!
-//! Constant-rate inputs keep every frame and their rate. Variable-rate inputs
-//! are converted to a constant rate (`r_frame_rate`, or the average rate if
-//! that is much lower): ffmpeg repeats or drops frames by timestamp, so the
-//! duration and audio sync are kept. Rotated inputs are decoded upright and
+//! Frames are decoded at a constant rate (ffmpeg's `-vsync cfr`): the
+//! input's `r_frame_rate`, or its average rate when that is much lower.
+//! Constant-rate inputs keep every frame as is. Variable-rate inputs get
+//! frames repeated or dropped by timestamp, so the duration and audio sync
+//! are kept (a test checks a clip that switches from 25 to 12.5 fps). Rotated inputs are decoded upright and
 //! written without a rotation.
 
 pub mod error;
@@ -65,6 +66,12 @@ pub struct VideoOptions {
     pub keep_subtitles: bool,
     /// Tracking; [`TrackerConfig::off`] masks exactly the detections.
     pub tracking: TrackerConfig,
+    /// Run the detector on every n-th frame only (1 = every frame, the
+    /// default). Frames in between get their masks from tracking
+    /// (interpolated when `lookahead >= n`): about n times faster, at the
+    /// risk of missing a face that appears and leaves between two detected
+    /// frames or moves unevenly. For privacy keep 1.
+    pub detect_every: u32,
     /// Frames buffered between stages (decode to detect, detect to encode).
     pub queue: usize,
     /// Largest frame accepted, in pixels.
@@ -81,6 +88,7 @@ impl Default for VideoOptions {
             keep_audio: true,
             keep_subtitles: true,
             tracking: TrackerConfig::default(),
+            detect_every: 1,
             queue: 4,
             max_pixels: 8192 * 8192,
         }
@@ -113,6 +121,9 @@ impl VideoOptions {
             return bad(
                 "preset must be one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow",
             );
+        }
+        if self.detect_every == 0 {
+            return bad("detect_every must be at least 1");
         }
         if self.queue == 0 || self.queue > 64 {
             return bad("queue must be within 1..64");

@@ -115,7 +115,14 @@ fn run(
         stats: Stats::default(),
     };
     let driven = stage.drive(frx, w, h, info.expected_frames(), progress);
-    let Detect { stats, tracker, .. } = stage;
+    let Detect {
+        stats,
+        tracker,
+        etx,
+        ..
+    } = stage;
+    // Closing the channel lets the writer finish and close the encoder's input.
+    drop(etx);
     if driven.is_err() {
         dec.kill();
         enc.kill();
@@ -241,10 +248,13 @@ impl Detect<'_> {
             let t1 = Instant::now();
             let image = RgbImage::from_raw(w, h, msg.map_err(ErrorKind::Decode)?)
                 .expect("reader sends whole frames");
-            let dets = self
-                .detector
-                .detect(&image)
-                .map_err(|source| ErrorKind::Detect { frame, source })?;
+            let dets = if frame.is_multiple_of(u64::from(self.opts.detect_every)) {
+                self.detector
+                    .detect(&image)
+                    .map_err(|source| ErrorKind::Detect { frame, source })?
+            } else {
+                Vec::new()
+            };
             self.stats.wait_ms += (t1 - t0).as_secs_f64() * 1e3;
             self.stats.detect_ms += t1.elapsed().as_secs_f64() * 1e3;
             self.pending.push_back(image);

@@ -8,9 +8,10 @@
 //! emitted frame `f` is then:
 //!
 //! - **detected**: the track was detected in `f`. The box is the union of the
-//!   raw detection and the average of the track's detections in
-//!   `f - smooth ..= f + smooth` (a centred average has no lag for steady
-//!   motion; the union means smoothing never shrinks the mask below the raw box).
+//!   raw detection and the average of the track's detections at `f` and the
+//!   pairs `f - d`, `f + d` for `d` up to `smooth` (a centred average has no
+//!   lag for steady motion; the union means smoothing never shrinks the mask
+//!   below the raw box).
 //! - **interpolated**: a gap between two detections of the track, both known
 //!   (the later one at most `lookahead` frames ahead): linear interpolation.
 //! - **held**: after the track's last detection, for at most `hold` frames:
@@ -266,8 +267,8 @@ impl Tracker {
                 (b.y1 - lb.y1) / dt,
             ];
             let a = if t.hits.len() == 1 { 1.0 } else { 0.5 };
-            for k in 0..4 {
-                t.vel[k] = a * v[k] + (1.0 - a) * t.vel[k];
+            for (tv, v) in t.vel.iter_mut().zip(v) {
+                *tv = a * v + (1.0 - a) * *tv;
             }
             t.hits.push_back((frame, b));
         }
@@ -457,8 +458,8 @@ mod tests {
             })
             .collect();
         let (out, t) = run(TrackerConfig::default(), &frames);
-        for f in 10..15 {
-            let b = &out[f].boxes;
+        for (f, frame) in out.iter().enumerate().take(15).skip(10) {
+            let b = &frame.boxes;
             assert_eq!(b.len(), 1, "frame {f}");
             assert_eq!(b[0].source, Source::Interpolated);
             assert_eq!(b[0].track, 0);

@@ -112,7 +112,7 @@ fn allowed(key: &str, value: &str) -> bool {
         "major_brand" | "minor_version" | "compatible_brands" | "language" | "duration" => true,
         "encoder" => value.starts_with("Lav"),
         "handler_name" => matches!(value, "VideoHandler" | "SoundHandler" | "SubtitleHandler"),
-        "vendor_id" => value == "[0][0][0][0]",
+        "vendor_id" => matches!(value, "[0][0][0][0]" | "FFMP"),
         _ => false,
     }
 }

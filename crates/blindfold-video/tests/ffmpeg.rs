@@ -31,7 +31,7 @@ impl FaceDetector for EvenFrames {
             return Err(blindfold::Error::Inference("fake failure".into()));
         }
         let (x, y, s) = SQUARE;
-        Ok(if f % 2 == 0 {
+        Ok(if f.is_multiple_of(2) {
             vec![Detection {
                 bbox: BBox::from_xywh(x as f32, y as f32, s as f32, s as f32),
                 score: 0.9,
@@ -460,4 +460,79 @@ fn missing_ffmpeg_says_how_to_install() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(log.contains("1 passed"), "{log}");
+}
+
+#[test]
+fn odd_size_avi_with_pcm_audio() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.avi"), dir.path().join("out.mp4"));
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=10",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300",
+        "-t",
+        "1",
+        "-vf",
+        "scale=161:121",
+        "-c:v",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-c:a",
+        "pcm_s16le",
+        input.to_str().unwrap(),
+    ]);
+    let report = anonymize_video(&input, &output, &mut fake(), &opts(), &mut |_| {}).unwrap();
+    assert_eq!((report.output.width, report.output.height), (162, 122));
+    assert_eq!(report.output.streams.audio_transcoded, 1);
+    assert_eq!(report.frames, 10);
+    let v = probe(&output);
+    assert_eq!(stream(&v, "audio")["codec_name"], "aac");
+}
+
+#[test]
+fn detect_every_second_frame_still_masks_all() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    make_clip(&input, &[]);
+    // Finds the square on every call; called only on even frames.
+    struct Always(u64);
+    impl FaceDetector for Always {
+        fn backend_name(&self) -> &str {
+            "always"
+        }
+        fn detect(&mut self, _: &RgbImage) -> Result<Vec<Detection>, blindfold::Error> {
+            self.0 += 1;
+            let (x, y, s) = SQUARE;
+            Ok(vec![Detection {
+                bbox: BBox::from_xywh(x as f32, y as f32, s as f32, s as f32),
+                score: 0.9,
+            }])
+        }
+    }
+    let mut det = Always(0);
+    let o = VideoOptions {
+        detect_every: 2,
+        ..opts()
+    };
+    let report = anonymize_video(&input, &output, &mut det, &o, &mut |_| {}).unwrap();
+    assert_eq!(det.0, 25);
+    assert_eq!(report.frames_with_masks, 50);
+    assert_eq!(report.tracks.len(), 1);
+    let (x, y, s) = SQUARE;
+    for (i, f) in frames(&output, 320, 240).iter().enumerate() {
+        let p = f.get_pixel(x + s / 2, y + s / 2).0;
+        assert!(p.iter().all(|&c| c < 40), "frame {i}: {p:?}");
+    }
 }

@@ -71,11 +71,17 @@ fn every_face_is_covered_and_the_rest_is_untouched() {
     let mean = diff as f64 / n as f64;
     assert!(mean < 2.0, "mean change outside masks {mean:.2}");
     let big = faces[5];
-    let (cx, cy) = (((big[0] + big[2]) / 2.0) as u32, ((big[1] + big[3]) / 2.0) as u32);
+    let (cx, cy) = (
+        ((big[0] + big[2]) / 2.0) as u32,
+        ((big[1] + big[3]) / 2.0) as u32,
+    );
     let mut changed = 0;
     for dy in 0..20 {
         for dx in 0..20 {
-            let (a, b) = (decoded.get_pixel(cx + dx, cy + dy), original.get_pixel(cx + dx, cy + dy));
+            let (a, b) = (
+                decoded.get_pixel(cx + dx, cy + dy),
+                original.get_pixel(cx + dx, cy + dy),
+            );
             changed += ((0..3).map(|c| a[c].abs_diff(b[c]) as u32).sum::<u32>() > 30) as u32;
         }
     }
@@ -95,7 +101,10 @@ fn rotated_phone_photo_is_detected_and_written_upright() {
     assert!(out.status.success(), "{}", text(&out));
     let rep = &json_lines(&out)[0];
     assert_eq!(rep["orientation"], 6);
-    assert_eq!((rep["width"].as_u64(), rep["height"].as_u64()), (Some(480), Some(640)));
+    assert_eq!(
+        (rep["width"].as_u64(), rep["height"].as_u64()),
+        (Some(480), Some(640))
+    );
     assert!(coverage(face, rep) >= 0.95, "{rep}");
     let written = image::open(dir.path().join("phone.anon.jpg")).unwrap();
     assert_eq!((written.width(), written.height()), (480, 640));
@@ -111,7 +120,10 @@ fn truncated_jpeg_fails_closed_and_others_go_on() {
     put(dir.path(), "in/cut.jpg", &good[..good.len() / 2]);
     put(dir.path(), "in/notes.txt", b"skipped: not a photo");
     let out_dir = dir.path().join("out");
-    let out = run(blindfold().arg("-o").arg(&out_dir).arg(dir.path().join("in")));
+    let out = run(blindfold()
+        .arg("-o")
+        .arg(&out_dir)
+        .arg(dir.path().join("in")));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cut.jpg"), "{stderr}");

@@ -91,7 +91,8 @@ pub fn astronaut() -> RgbImage {
         let path = test_cache().join("astronaut.png");
         if !path.exists() {
             let wheel = download(SKIMAGE_URL, SKIMAGE_SHA256);
-            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(wheel)).expect("wheel is a zip");
+            let mut zip =
+                zip::ZipArchive::new(std::io::Cursor::new(wheel)).expect("wheel is a zip");
             let mut png = Vec::new();
             zip.by_name("skimage/data/astronaut.png")
                 .expect("astronaut.png in wheel")
@@ -155,7 +156,10 @@ pub fn paste_face(canvas: &mut RgbImage, face_h: f32, x: f32, y: f32) -> [f32; 4
     let scaled = image::imageops::resize(&src, w, h, image::imageops::FilterType::Triangle);
     let (ox, oy) = ((x - fx0 * s).round() as i64, (y - fy0 * s).round() as i64);
     image::imageops::overlay(canvas, &scaled, ox, oy);
-    let (sx, sy) = (w as f32 / src.width() as f32, h as f32 / src.height() as f32);
+    let (sx, sy) = (
+        w as f32 / src.width() as f32,
+        h as f32 / src.height() as f32,
+    );
     [
         ox as f32 + fx0 * sx,
         oy as f32 + fy0 * sy,
@@ -206,7 +210,14 @@ pub fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     entry(&mut t, 3, 2, 2, u32::from_le_bytes(*b"E\0\0\0"));
     entry(&mut t, 4, 5, 3, lon_off as u32);
     t.extend_from_slice(&0u32.to_le_bytes());
-    for (n, d) in [(48u32, 1u32), (51, 1), (2772, 100), (2, 1), (17, 1), (4200, 100)] {
+    for (n, d) in [
+        (48u32, 1u32),
+        (51, 1),
+        (2772, 100),
+        (2, 1),
+        (17, 1),
+        (4200, 100),
+    ] {
         t.extend_from_slice(&n.to_le_bytes());
         t.extend_from_slice(&d.to_le_bytes());
     }

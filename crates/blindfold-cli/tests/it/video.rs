@@ -20,7 +20,10 @@ fn have_ffmpeg() -> bool {
         eprintln!("ffmpeg not found: video tests skipped");
         return false;
     }
-    assert!(ok, "ffmpeg/ffprobe not on PATH (BLINDFOLD_SKIP_FFMPEG_TESTS=1 skips)");
+    assert!(
+        ok,
+        "ffmpeg/ffprobe not on PATH (BLINDFOLD_SKIP_FFMPEG_TESTS=1 skips)"
+    );
     true
 }
 
@@ -31,7 +34,15 @@ fn make_clip(path: &Path) -> Vec<[f32; 4]> {
         .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"])
         .args(["-s", &format!("{W}x{H}"), "-framerate", "25", "-i", "-"])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args(["-shortest", "-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"])
+        .args([
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "16",
+            "-pix_fmt",
+            "yuv420p",
+        ])
         .args(["-c:a", "aac", "-metadata", "location=+48.8577+002.2950/"])
         .args(["-metadata", "creation_time=2020-01-01T00:00:00Z"])
         .arg(path)
@@ -108,7 +119,12 @@ fn video_faces_are_masked_in_every_frame() {
         .find(|v| v.get("summary").is_none())
         .expect("a report line");
     assert_eq!(line["kind"], "video", "{line}");
-    assert!(line["video"]["tracks"].as_array().is_some_and(|t| !t.is_empty()), "{line}");
+    assert!(
+        line["video"]["tracks"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "{line}"
+    );
     assert_eq!(line["video"]["frames"], FRAMES);
 
     let (pin, pout) = (probe(&input), probe(&output));
@@ -127,7 +143,10 @@ fn video_faces_are_masked_in_every_frame() {
     );
     assert_eq!(stream(&pout, "audio")["codec_name"], "aac");
     let tags = pout["format"]["tags"].to_string();
-    assert!(!tags.contains("location") && !tags.contains("creation_time"), "{tags}");
+    assert!(
+        !tags.contains("location") && !tags.contains("creation_time"),
+        "{tags}"
+    );
 
     // Every frame: at least 90% of the face box is black.
     let frames = decode(&output);
@@ -141,7 +160,10 @@ fn video_faces_are_masked_in_every_frame() {
                 dark += u32::from(p.iter().all(|&c| c < 40));
             }
         }
-        assert!(dark * 10 >= total * 9, "frame {i}: {dark} of {total} masked");
+        assert!(
+            dark * 10 >= total * 9,
+            "frame {i}: {dark} of {total} masked"
+        );
     }
 }
 
@@ -168,7 +190,11 @@ fn truncated_video_fails_and_writes_nothing() {
     let out_dir = dir.path().join("out");
     let out = blindfold_video(&[], &input, &out_dir);
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cut.mp4"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cut.mp4"),
+        "{}",
+        text(&out)
+    );
     let left: Vec<_> = std::fs::read_dir(&out_dir)
         .map(|d| d.map(|e| e.unwrap().file_name()).collect())
         .unwrap_or_default();

@@ -9,8 +9,12 @@
 //! the image is ever built. Every image's outputs are decoded (see `decode`)
 //! into boxes in original-image pixels, keeping only boxes centred in the
 //! tile's core, and all boxes are merged with NMS or weighted box fusion.
+//!
+//! With `gate` set, the upscaled passes run after the others, and only on
+//! the tiles where those saw some evidence of a face (see `gate`).
 
 use super::decode::{Placement, check_shapes, decode};
+use super::gate::Evidence;
 use super::resample::{Taps, fill, mirror, mirror_in_place};
 use super::tiles::{Tile, plan_tiles};
 use super::{Backend, DetectConfig, FaceDetector, Fusion, Tensor4, nms, weighted_fusion};
@@ -25,6 +29,8 @@ pub struct CenterFace<B: Backend> {
     input: Tensor4,
     /// Reused resampling scratch.
     tmp: Vec<f32>,
+    /// What the ungated passes saw, for the gated ones.
+    evidence: Evidence,
 }
 
 /// One pass: the image resized to `rw` x `rh`, cut into tiles.
@@ -37,6 +43,8 @@ struct Pass {
     threshold: f32,
     /// Extra room around interior core edges, in resized pixels.
     slack: f32,
+    /// Tiles run only where other passes saw evidence of a face.
+    gated: bool,
 }
 
 impl Pass {
@@ -49,8 +57,67 @@ impl Pass {
             tiles,
             threshold,
             slack,
+            gated: false,
         }
     }
+
+    /// Where tile `t` reports faces (its core with slack), in original-image
+    /// pixels; unbounded on image borders.
+    fn reach(&self, t: &Tile) -> [f32; 4] {
+        let [x0, y0, x1, y1] = self.core(t);
+        [x0 / self.sx, y0 / self.sy, x1 / self.sx, y1 / self.sy]
+    }
+
+    /// Tile `t`'s core with slack, in resized pixels.
+    fn core(&self, t: &Tile) -> [f32; 4] {
+        let [x0, y0, x1, y1] = t.core;
+        [
+            edge(x0, self.slack, true),
+            edge(y0, self.slack, true),
+            edge(x1, self.slack, false),
+            edge(y1, self.slack, false),
+        ]
+    }
+}
+
+/// Jobs sharing one network input size (`w`, `h`).
+type Group = ((usize, usize), Vec<Job>);
+
+/// The jobs for the tiles that `keep` accepts, grouped by input size in the
+/// order of first use; mirrored jobs follow their tile when `flip`.
+fn group_jobs(passes: &[Pass], flip: bool, keep: impl Fn(&Pass, &Tile) -> bool) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for (pi, pass) in passes.iter().enumerate() {
+        for (ti, t) in pass.tiles.iter().enumerate() {
+            if !keep(pass, t) {
+                continue;
+            }
+            let size = (
+                (t.w as usize).next_multiple_of(32),
+                (t.h as usize).next_multiple_of(32),
+            );
+            let at = match groups.iter().position(|g| g.0 == size) {
+                Some(at) => at,
+                None => {
+                    groups.push((size, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let job = Job {
+                pass: pi,
+                tile: ti,
+                flipped: false,
+            };
+            groups[at].1.push(job);
+            if flip {
+                groups[at].1.push(Job {
+                    flipped: true,
+                    ..job
+                });
+            }
+        }
+    }
+    groups
 }
 
 /// One network image: a tile of a pass, maybe mirrored.
@@ -85,6 +152,7 @@ impl<B: Backend> CenterFace<B> {
             config,
             input: Tensor4::zeros([0, 3, 0, 0]),
             tmp: Vec::new(),
+            evidence: Evidence::default(),
         })
     }
 
@@ -109,8 +177,16 @@ impl<B: Backend> CenterFace<B> {
         for (k, &s) in c.scales.iter().enumerate() {
             let (rw, rh) = (scaled(w, s), scaled(h, s));
             let threshold = c.scale_thresholds.get(k).copied().unwrap_or(c.threshold);
-            let tiles = plan_tiles(rw, rh, c.tile, c.overlap);
-            passes.push(Pass::new(w, h, rw, rh, tiles, threshold, slack));
+            let up = s > 1.0;
+            let tile = if up && c.upscaled_tile > 0 {
+                c.upscaled_tile
+            } else {
+                c.tile
+            };
+            let tiles = plan_tiles(rw, rh, tile, c.overlap);
+            let mut pass = Pass::new(w, h, rw, rh, tiles, threshold, slack);
+            pass.gated = up && c.gate > 0.0;
+            passes.push(pass);
         }
         let long = w.max(h);
         if c.overview > 0 && (long > c.overview || passes.is_empty()) {
@@ -126,17 +202,25 @@ impl<B: Backend> CenterFace<B> {
             let tiles = vec![Tile::whole(rw, rh)];
             passes.push(Pass::new(w, h, rw, rh, tiles, c.threshold, 0.0));
         }
+        if passes.iter().all(|p| p.gated) {
+            // No pass to gather evidence: run everything.
+            for p in &mut passes {
+                p.gated = false;
+            }
+        }
         passes
     }
 
     /// Fill the input tensor for `jobs` (all `tw` x `th`), run the network,
-    /// and decode every image into `dets`.
+    /// and decode every image into `dets`. With `gather`, also keep the
+    /// heatmap cells at or above the gate as evidence.
     fn run_batch(
         &mut self,
         image: &RgbImage,
         passes: &[Pass],
         jobs: &[Job],
         (tw, th): (usize, usize),
+        gather: bool,
         dets: &mut Vec<Detection>,
     ) -> Result<(), Error> {
         let n = jobs.len();
@@ -177,7 +261,6 @@ impl<B: Backend> CenterFace<B> {
         for (j, job) in jobs.iter().enumerate() {
             let pass = &passes[job.pass];
             let t = pass.tiles[job.tile];
-            let [x0, y0, x1, y1] = t.core;
             let p = Placement {
                 x: t.x as f32,
                 y: t.y as f32,
@@ -186,18 +269,34 @@ impl<B: Backend> CenterFace<B> {
                 flipped: job.flipped,
                 sx: pass.sx,
                 sy: pass.sy,
-                core: [
-                    edge(x0, pass.slack, true),
-                    edge(y0, pass.slack, true),
-                    edge(x1, pass.slack, false),
-                    edge(y1, pass.slack, false),
-                ],
+                core: pass.core(&t),
                 threshold: pass.threshold,
                 peaks_only: self.config.peaks_only,
                 img_w,
                 img_h,
             };
             decode(&out, j, &p, dets)?;
+            if gather {
+                self.evidence.add(&out, j, &p, self.config.gate);
+            }
+        }
+        Ok(())
+    }
+
+    /// Run every group of jobs, `batch` images per network call.
+    fn run_groups(
+        &mut self,
+        image: &RgbImage,
+        passes: &[Pass],
+        groups: &[Group],
+        gather: bool,
+        dets: &mut Vec<Detection>,
+    ) -> Result<(), Error> {
+        let batch = self.config.batch;
+        for (size, jobs) in groups {
+            for chunk in jobs.chunks(batch) {
+                self.run_batch(image, passes, chunk, *size, gather, dets)?;
+            }
         }
         Ok(())
     }
@@ -225,41 +324,16 @@ impl<B: Backend> CenterFace<B> {
             return Ok(Vec::new());
         }
         let passes = self.plan(w, h);
-        // Group jobs by network input size, keeping the order of first use.
-        let mut groups: Vec<((usize, usize), Vec<Job>)> = Vec::new();
-        for (pi, pass) in passes.iter().enumerate() {
-            for (ti, t) in pass.tiles.iter().enumerate() {
-                let size = (
-                    (t.w as usize).next_multiple_of(32),
-                    (t.h as usize).next_multiple_of(32),
-                );
-                let at = match groups.iter().position(|g| g.0 == size) {
-                    Some(at) => at,
-                    None => {
-                        groups.push((size, Vec::new()));
-                        groups.len() - 1
-                    }
-                };
-                let job = Job {
-                    pass: pi,
-                    tile: ti,
-                    flipped: false,
-                };
-                groups[at].1.push(job);
-                if self.config.flip {
-                    groups[at].1.push(Job {
-                        flipped: true,
-                        ..job
-                    });
-                }
-            }
-        }
+        let gating = passes.iter().any(|p| p.gated);
+        let flip = self.config.flip;
         let mut dets = Vec::new();
-        let batch = self.config.batch;
-        for (size, jobs) in &groups {
-            for chunk in jobs.chunks(batch) {
-                self.run_batch(image, &passes, chunk, *size, &mut dets)?;
-            }
+        let first = group_jobs(&passes, flip, |p, _| !p.gated);
+        self.evidence.clear();
+        self.run_groups(image, &passes, &first, gating, &mut dets)?;
+        if gating {
+            let ev = &self.evidence;
+            let second = group_jobs(&passes, flip, |p, t| p.gated && ev.any_in(p.reach(t)));
+            self.run_groups(image, &passes, &second, false, &mut dets)?;
         }
         Ok(dets)
     }

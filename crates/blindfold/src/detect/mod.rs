@@ -8,6 +8,7 @@
 mod centerface;
 mod decode;
 mod fuse;
+mod gate;
 mod resample;
 mod tiles;
 
@@ -127,6 +128,18 @@ pub struct DetectConfig {
     pub overview: u32,
     /// Tile side in network pixels (multiple of 32).
     pub tile: u32,
+    /// Tile side for the upscaled passes (scale above 1), in network pixels
+    /// (multiple of 32); 0 means `tile`. Smaller tiles let `gate` skip more
+    /// of the image.
+    #[serde(default)]
+    pub upscaled_tile: u32,
+    /// Run an upscaled pass's tile only where the other passes (scale 1 or
+    /// less, and the overview) saw a heatmap score of at least this in the
+    /// tile's share of the image: evidence of a face too small for them. 0
+    /// turns it off (every tile runs). Without any other pass nothing is
+    /// skipped. Should be well below `threshold`.
+    #[serde(default)]
+    pub gate: f32,
     /// Minimum overlap between neighbouring tiles in network pixels. Each
     /// tile reports only faces centred in its share of the overlaps.
     pub overlap: u32,
@@ -147,6 +160,8 @@ impl Default for DetectConfig {
             scales: vec![1.0],
             overview: 640,
             tile: 640,
+            upscaled_tile: 0,
+            gate: 0.0,
             overlap: 96,
             flip: false,
             batch: 4,
@@ -185,6 +200,17 @@ impl DetectConfig {
         }
         if self.overlap >= self.tile / 2 {
             return bad("overlap must be less than half the tile");
+        }
+        if self.upscaled_tile != 0
+            && (self.upscaled_tile < 64 || !self.upscaled_tile.is_multiple_of(32))
+        {
+            return bad("upscaled_tile must be 0 or a multiple of 32, at least 64");
+        }
+        if self.upscaled_tile != 0 && self.overlap >= self.upscaled_tile / 2 {
+            return bad("overlap must be less than half the upscaled tile");
+        }
+        if !(0.0..=1.0).contains(&self.gate) {
+            return bad("gate must be within 0..1");
         }
         if self.overview != 0 && self.overview < 32 {
             return bad("overview must be 0 (off) or at least 32");
