@@ -4,3 +4,4 @@
 mod backends;
 mod photos;
 mod support;
+mod video;

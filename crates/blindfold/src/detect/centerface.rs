@@ -364,7 +364,8 @@ mod tests {
     /// A fake CenterFace: every 4-connected blob of red pixels in the input
     /// is a face with its bounding box. The peak cell scores 0.9 (0.5 if the
     /// blob touches the input's edge, as a cut face would), its four
-    /// neighbours 0.6, all decoding to the same box.
+    /// neighbours 0.6, all decoding to the same box. A blob under 8 px on
+    /// both sides is too small to be sure of: peak 0.1, neighbours 0.05.
     struct Fake {
         mode: Mode,
         calls: Vec<[usize; 4]>,
@@ -456,14 +457,19 @@ mod tests {
                     let (cx, cy) = ((x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0);
                     let (bw, bh) = ((x1 - x0) as f32, (y1 - y0) as f32);
                     let cut = x0 == 0 || y0 == 0 || x1 == w || y1 == h;
-                    let peak = if cut { 0.5 } else { 0.9 };
+                    let tiny = bw < 8.0 && bh < 8.0;
+                    let (peak, near) = match (tiny, cut) {
+                        (true, _) => (0.1, 0.05),
+                        (false, true) => (0.5, 0.6),
+                        (false, false) => (0.9, 0.6),
+                    };
                     let (r, c) = ((cy / 4.0) as i64, (cx / 4.0) as i64);
                     for (dr, dc, score) in [
                         (0, 0, peak),
-                        (0, 1, 0.6),
-                        (0, -1, 0.6),
-                        (1, 0, 0.6),
-                        (-1, 0, 0.6),
+                        (0, 1, near),
+                        (0, -1, near),
+                        (1, 0, near),
+                        (-1, 0, near),
                     ] {
                         let (rr, cc) = (r + dr, c + dc);
                         if rr < 0 || cc < 0 || rr >= h4 as i64 || cc >= w4 as i64 {
@@ -762,6 +768,105 @@ mod tests {
         let dets = detector(Mode::Faces, config).detect(&img).unwrap();
         assert_one_each(&dets, &faces, 0.99);
         assert!(dets.iter().all(|d| d.score == 0.9));
+    }
+
+    /// Scales 1 and 2: the native pass in one piece, the upscaled one in
+    /// 320 px tiles, gated at `gate`.
+    fn gated(gate: f32) -> DetectConfig {
+        DetectConfig {
+            scales: vec![1.0, 2.0],
+            tile: 1024,
+            upscaled_tile: 320,
+            gate,
+            overview: 0,
+            ..DetectConfig::default()
+        }
+    }
+
+    /// Images run in 320 x 320 tiles (the upscaled pass).
+    fn upscaled_tiles(d: &CenterFace<Fake>) -> usize {
+        let calls = &d.backend().calls;
+        calls
+            .iter()
+            .filter(|c| c[2..] == [320, 320])
+            .map(|c| c[0])
+            .sum()
+    }
+
+    #[test]
+    fn gate_runs_upscaled_tiles_only_where_the_native_pass_saw_something() {
+        // 800x600 at 2x is 1600x1200: 7 x 5 tiles of 320. The 6 and 7 px
+        // faces score only 0.1 at native size, below the threshold, and 0.9
+        // at 2x; the 30 px one 0.9 at both.
+        let faces = [(500, 300, 6), (100, 100, 30), (700, 20, 7)];
+        let img = scene(800, 600, &faces);
+        for flip in [false, true] {
+            let run = |gate: f32| {
+                let mut d = detector(
+                    Mode::Faces,
+                    DetectConfig {
+                        flip,
+                        ..gated(gate)
+                    },
+                );
+                let dets = d.detect(&img).unwrap();
+                (dets, upscaled_tiles(&d) / if flip { 2 } else { 1 })
+            };
+            let (all, n) = run(0.0);
+            assert_one_each(&all, &faces, 0.8);
+            assert_eq!(n, 35);
+            // A gate below the weak responses: the same faces, few tiles.
+            let (dets, n) = run(0.05);
+            assert_eq!(dets, all);
+            assert!((3..=8).contains(&n), "{n} tiles");
+            // A gate above them: only the tiles around the 30 px face run,
+            // and the tiny faces are lost.
+            let (dets, n) = run(0.5);
+            assert_one_each(&dets, &faces[1..2], 0.8);
+            assert!((1..=4).contains(&n), "{n} tiles");
+        }
+        // An empty picture runs no upscaled tile at all.
+        let mut d = detector(Mode::Faces, gated(0.05));
+        assert!(d.detect(&scene(800, 600, &[])).unwrap().is_empty());
+        assert_eq!(d.backend().calls, vec![[1, 3, 608, 800]]);
+    }
+
+    #[test]
+    fn gate_without_another_pass_skips_nothing() {
+        let faces = [(500, 300, 6)];
+        let img = scene(800, 600, &faces);
+        let only_up = DetectConfig {
+            scales: vec![2.0],
+            ..gated(0.05)
+        };
+        let mut d = detector(Mode::Faces, only_up);
+        assert_one_each(&d.detect(&img).unwrap(), &faces, 0.8);
+        assert_eq!(upscaled_tiles(&d), 35);
+    }
+
+    #[test]
+    fn gate_and_upscaled_tile_are_checked() {
+        for bad in [
+            DetectConfig {
+                gate: 1.5,
+                ..gated(0.0)
+            },
+            DetectConfig {
+                gate: f32::NAN,
+                ..gated(0.0)
+            },
+            DetectConfig {
+                upscaled_tile: 100,
+                ..gated(0.05)
+            },
+            DetectConfig {
+                upscaled_tile: 128,
+                ..gated(0.05)
+            },
+        ] {
+            let r = CenterFace::new(fake(Mode::Faces), bad);
+            assert!(matches!(r, Err(Error::Config(_))), "{:?}", r.err());
+        }
     }
 
     #[test]

@@ -59,10 +59,4 @@ impl Evidence {
             .iter()
             .any(|&[x, y]| x >= x0 && x < x1 && y >= y0 && y < y1)
     }
-
-    /// Number of evidence cells.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.points.len()
-    }
 }
