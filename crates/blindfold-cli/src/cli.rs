@@ -127,9 +127,9 @@ pub struct DetectArgs {
     pub upscaled_tile: Option<u32>,
 
     /// Run upscaled tiles only where the native pass scored at least this
-    /// somewhere (0 = run every tile).
+    /// for a small face (0 = run every tile).
     #[arg(long, value_name = "F")]
-    pub gate: Option<f32>,
+    pub upscaled_gate: Option<f32>,
 
     /// Also run on the mirrored image (flip test-time augmentation).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]

@@ -30,8 +30,8 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     if let Some(t) = a.upscaled_tile {
         c.upscaled_tile = t;
     }
-    if let Some(g) = a.gate {
-        c.gate = g;
+    if let Some(g) = a.upscaled_gate {
+        c.upscaled_gate = g;
     }
     if let Some(f) = a.flip {
         c.flip = f;
@@ -43,9 +43,11 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     Ok(c)
 }
 
-/// The `--fast` preset: one pass on the image shrunk to 640 px.
+/// The `--fast` preset: one pass on the whole image shrunk to a 640 px long
+/// side (smaller images run at native size), at a lower threshold.
 pub fn fast_config() -> DetectConfig {
     DetectConfig {
+        threshold: 0.1,
         scales: vec![],
         overview: 640,
         flip: false,
@@ -97,15 +99,26 @@ impl Engine {
         Ok(engine)
     }
 
-    /// A new detector with `cfg`.
+    /// A new detector with `cfg`, using the share of the CPUs meant for one
+    /// of the parallel photo workers.
     pub fn detector(&self, cfg: &DetectConfig) -> Result<Box<dyn FaceDetector>> {
+        self.detector_with_threads(cfg, self.threads)
+    }
+
+    /// A new detector with `cfg` running on `threads` threads (videos are
+    /// processed one at a time, so their detector gets every CPU).
+    pub fn detector_with_threads(
+        &self,
+        cfg: &DetectConfig,
+        threads: usize,
+    ) -> Result<Box<dyn FaceDetector>> {
         if let Some(lib) = &self.ort_lib {
             #[cfg(feature = "ort")]
             {
                 let b = blindfold_infer::ort_backend::OrtBackend::from_file(
                     &self.model,
                     lib,
-                    self.threads,
+                    threads,
                 )
                 .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))?;
                 return Ok(Box::new(CenterFace::new(b, cfg.clone())?));
@@ -117,7 +130,7 @@ impl Engine {
         {
             let b = blindfold_infer::rten_backend::RtenBackend::from_file(&self.model)
                 .with_context(|| format!("cannot load the model {}", self.model.display()))?
-                .with_threads(self.threads);
+                .with_threads(threads);
             Ok(Box::new(CenterFace::new(b, cfg.clone())?))
         }
         #[cfg(not(feature = "rten"))]

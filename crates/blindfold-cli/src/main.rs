@@ -156,6 +156,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         eprintln!("blindfold: ONNX Runtime not used ({why}); using rten, which is slower");
     }
     let pool = Pool::new(&engine, &cfg, workers)?;
+    let video_detector = std::sync::Mutex::new(None);
 
     let started = Instant::now();
     let bar = progress_bar(jobs.len() as u64, cli.quiet);
@@ -177,7 +178,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 });
             });
             for job in &videos {
-                let rep = bar.suspend(|| video::run(job, &pool, &cli, &opts, engine.backend));
+                let rep = bar.suspend(|| {
+                    video::run(job, &engine, &video_detector, &cli, &opts)
+                });
                 let _ = tx.send(rep);
             }
             drop(tx);

@@ -105,16 +105,12 @@ impl OrtBackend {
     pub fn new(model: &[u8], lib: &Path, threads: usize) -> Result<Self, Error> {
         let env = environment(lib)?;
         let options = |env: &Environment| -> ort::Result<SessionBuilder> {
-            // Every image has its own size, so ORT's arena and memory
-            // patterns (tuned for one repeated shape) would only grow: with
-            // them, peak memory on the WIDER dev set reached 3.7 GB.
+            // ORT's arena and memory patterns stay on: measured on the WIDER
+            // dev set they make blindfold 1.7x faster (41 s against 71 s for
+            // 503 images) for a higher peak (2.8 GB against 1.5 GB).
             Ok(Session::builder(env)?
                 .with_optimization_level(GraphOptimizationLevel::Level3)?
-                .with_intra_threads(threads)?
-                .with_memory_pattern(false)?
-                .with_execution_providers([ort::ep::CPU::default()
-                    .with_arena_allocator(false)
-                    .build()])?)
+                .with_intra_threads(threads)?)
         };
         let session = options(&env)
             .map_err(err("session options"))?

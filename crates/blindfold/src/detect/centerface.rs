@@ -10,14 +10,16 @@
 //! into boxes in original-image pixels, keeping only boxes centred in the
 //! tile's core, and all boxes are merged with NMS or weighted box fusion.
 //!
-//! With `gate` set, the upscaled passes run after the others, and only on
-//! the tiles where those saw some evidence of a face (see `gate`).
+//! With `upscaled_gate` set, the upscaled passes run after the others, and
+//! only on the tiles where those saw evidence of a small face (see `gate`).
 
 use super::decode::{Placement, check_shapes, decode};
 use super::gate::Evidence;
 use super::resample::{Taps, fill, mirror, mirror_in_place};
 use super::tiles::{Tile, plan_tiles};
-use super::{Backend, DetectConfig, FaceDetector, Fusion, Tensor4, nms, weighted_fusion};
+use super::{
+    Backend, DetectConfig, FaceDetector, Fusion, Tensor4, nms, size_gate, weighted_fusion,
+};
 use crate::{Detection, Error};
 use image::RgbImage;
 
@@ -185,7 +187,7 @@ impl<B: Backend> CenterFace<B> {
             };
             let tiles = plan_tiles(rw, rh, tile, c.overlap);
             let mut pass = Pass::new(w, h, rw, rh, tiles, threshold, slack);
-            pass.gated = up && c.gate > 0.0;
+            pass.gated = up && c.upscaled_gate > 0.0;
             passes.push(pass);
         }
         let long = w.max(h);
@@ -277,7 +279,7 @@ impl<B: Backend> CenterFace<B> {
             };
             decode(&out, j, &p, dets)?;
             if gather {
-                self.evidence.add(&out, j, &p, self.config.gate);
+                self.evidence.add(&out, j, &p, self.config.upscaled_gate);
             }
         }
         Ok(())
@@ -309,10 +311,12 @@ impl<B: Backend> FaceDetector for CenterFace<B> {
 
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
         let dets = self.raw_detections(image)?;
-        Ok(match self.config.fusion {
+        let fused = match self.config.fusion {
             Fusion::Nms => nms(dets, self.config.iou),
             Fusion::Wbf => weighted_fusion(dets, self.config.iou),
-        })
+        };
+        let c = &self.config;
+        Ok(size_gate::apply(fused, c.threshold, &c.size_gate))
     }
 }
 
@@ -342,6 +346,22 @@ impl<B: Backend> CenterFace<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The settings these tests were written for: one native pass, 640 px
+    /// tiles, an overview at 640, no gates. The shipped defaults differ
+    /// (they are tuned on real photos); the mechanics are the same.
+    fn base() -> DetectConfig {
+        DetectConfig {
+            threshold: 0.2,
+            scales: vec![1.0],
+            overview: 640,
+            tile: 640,
+            upscaled_tile: 0,
+            upscaled_gate: 0.0,
+            size_gate: super::super::SizeGate::OFF,
+            ..DetectConfig::default()
+        }
+    }
     use crate::BBox;
     use crate::detect::ModelOutput;
     use image::Rgb;
@@ -548,7 +568,7 @@ mod tests {
     fn single_pass_finds_the_face_and_pads_without_stretching() {
         let faces = [(50, 40, 30)];
         let img = scene(200, 150, &faces);
-        for config in both_fusions(DetectConfig::default()) {
+        for config in both_fusions(base()) {
             let mut d = detector(Mode::Faces, config);
             let dets = d.detect(&img).unwrap();
             assert_one_each(&dets, &faces, 0.99);
@@ -577,7 +597,7 @@ mod tests {
         let img = scene(1500, 700, &faces);
         let base = DetectConfig {
             overview: 0,
-            ..DetectConfig::default()
+            ..base()
         };
         for config in both_fusions(base) {
             let mut d = detector(Mode::Faces, config);
@@ -604,7 +624,7 @@ mod tests {
         let img = scene(1500, 700, &all);
         let config = DetectConfig {
             overview: 0,
-            ..DetectConfig::default()
+            ..base()
         };
         let raw = detector(Mode::Faces, config).raw_detections(&img).unwrap();
         let peaks = |t: &BBox| {
@@ -628,7 +648,7 @@ mod tests {
             for config in both_fusions(DetectConfig {
                 flip: true,
                 batch,
-                ..DetectConfig::default()
+                ..base()
             }) {
                 let mut d = detector(Mode::Faces, config);
                 let dets = d.detect(&img).unwrap();
@@ -651,7 +671,7 @@ mod tests {
         ] {
             for config in both_fusions(DetectConfig {
                 scales: vec![s],
-                ..DetectConfig::default()
+                ..base()
             }) {
                 let mut d = detector(Mode::Faces, config);
                 let dets = d.detect(&img).unwrap();
@@ -662,7 +682,7 @@ mod tests {
         // Two scales, same faces: still one box each.
         let config = DetectConfig {
             scales: vec![1.0, 2.0],
-            ..DetectConfig::default()
+            ..base()
         };
         for config in both_fusions(config) {
             let dets = detector(Mode::Faces, config).detect(&img).unwrap();
@@ -679,7 +699,7 @@ mod tests {
             tile: 320,
             overlap: 64,
             overview: 0,
-            ..DetectConfig::default()
+            ..base()
         };
         for config in both_fusions(config) {
             let mut d = detector(Mode::Faces, config);
@@ -699,7 +719,7 @@ mod tests {
         let t = truth(&faces)[0];
         let nms = DetectConfig {
             fusion: Fusion::Nms,
-            ..DetectConfig::default()
+            ..base()
         };
         let mut d = detector(Mode::Faces, nms.clone());
         let dets = d.detect(&img).unwrap();
@@ -709,7 +729,7 @@ mod tests {
         let dets = detector(Mode::Faces, off).detect(&img).unwrap();
         assert!(best_iou(&dets, &t) < 0.7, "{dets:?}");
         // Fused with the tile fragments the box still covers most of the face.
-        let dets = detector(Mode::Faces, DetectConfig::default())
+        let dets = detector(Mode::Faces, base())
             .detect(&img)
             .unwrap();
         assert!(best_iou(&dets, &t) > 0.7, "{dets:?}");
@@ -719,12 +739,12 @@ mod tests {
     fn overview_is_skipped_for_small_images_unless_it_is_the_only_pass() {
         let faces = [(10, 10, 20)];
         let img = scene(300, 200, &faces);
-        let mut d = detector(Mode::Faces, DetectConfig::default());
+        let mut d = detector(Mode::Faces, base());
         d.detect(&img).unwrap();
         assert_eq!(d.backend().calls.len(), 1);
         let only = DetectConfig {
             scales: vec![],
-            ..DetectConfig::default()
+            ..base()
         };
         let mut d = detector(Mode::Faces, only);
         let dets = d.detect(&img).unwrap();
@@ -740,7 +760,7 @@ mod tests {
             let config = DetectConfig {
                 scales: vec![1.0, 2.0],
                 scale_thresholds: th,
-                ..DetectConfig::default()
+                ..base()
             };
             detector(Mode::Faces, config).detect(&img).unwrap()
         };
@@ -749,7 +769,7 @@ mod tests {
         assert!(run(vec![0.95, 0.95]).is_empty());
         let bad = DetectConfig {
             scale_thresholds: vec![0.5, 0.5],
-            ..DetectConfig::default()
+            ..base()
         };
         assert!(matches!(
             CenterFace::new(fake(Mode::Faces), bad),
@@ -763,7 +783,7 @@ mod tests {
         let img = scene(203, 131, &faces);
         let config = DetectConfig {
             peaks_only: true,
-            ..DetectConfig::default()
+            ..base()
         };
         let dets = detector(Mode::Faces, config).detect(&img).unwrap();
         assert_one_each(&dets, &faces, 0.99);
@@ -777,9 +797,9 @@ mod tests {
             scales: vec![1.0, 2.0],
             tile: 1024,
             upscaled_tile: 320,
-            gate,
+            upscaled_gate: gate,
             overview: 0,
-            ..DetectConfig::default()
+            ..base()
         }
     }
 
@@ -794,10 +814,10 @@ mod tests {
     }
 
     #[test]
-    fn gate_runs_upscaled_tiles_only_where_the_native_pass_saw_something() {
+    fn gate_runs_upscaled_tiles_only_where_the_native_pass_saw_a_small_face() {
         // 800x600 at 2x is 1600x1200: 7 x 5 tiles of 320. The 6 and 7 px
         // faces score only 0.1 at native size, below the threshold, and 0.9
-        // at 2x; the 30 px one 0.9 at both.
+        // at 2x; the 30 px one 0.9 at both, and is too large to be evidence.
         let faces = [(500, 300, 6), (100, 100, 30), (700, 20, 7)];
         let img = scene(800, 600, &faces);
         for flip in [false, true] {
@@ -815,17 +835,21 @@ mod tests {
             let (all, n) = run(0.0);
             assert_one_each(&all, &faces, 0.8);
             assert_eq!(n, 35);
-            // A gate below the weak responses: the same faces, few tiles.
+            // A gate below the weak responses: the same faces, from the
+            // few tiles around the tiny ones.
             let (dets, n) = run(0.05);
-            assert_eq!(dets, all);
-            assert!((3..=8).contains(&n), "{n} tiles");
-            // A gate above them: only the tiles around the 30 px face run,
-            // and the tiny faces are lost.
+            assert_one_each(&dets, &faces, 0.8);
+            for (a, b) in dets.iter().zip(&all) {
+                assert!(a.bbox.iou(&b.bbox) > 0.99 && a.score == b.score);
+            }
+            assert!((2..=8).contains(&n), "{n} tiles");
+            // A gate above them: no upscaled tile runs, the tiny faces are
+            // lost and the large one is still found at native size.
             let (dets, n) = run(0.5);
             assert_one_each(&dets, &faces[1..2], 0.8);
-            assert!((1..=4).contains(&n), "{n} tiles");
+            assert_eq!(n, 0);
         }
-        // An empty picture runs no upscaled tile at all.
+        // An empty picture runs no upscaled tile either.
         let mut d = detector(Mode::Faces, gated(0.05));
         assert!(d.detect(&scene(800, 600, &[])).unwrap().is_empty());
         assert_eq!(d.backend().calls, vec![[1, 3, 608, 800]]);
@@ -847,14 +871,8 @@ mod tests {
     #[test]
     fn gate_and_upscaled_tile_are_checked() {
         for bad in [
-            DetectConfig {
-                gate: 1.5,
-                ..gated(0.0)
-            },
-            DetectConfig {
-                gate: f32::NAN,
-                ..gated(0.0)
-            },
+            gated(1.5),
+            gated(f32::NAN),
             DetectConfig {
                 upscaled_tile: 100,
                 ..gated(0.05)
@@ -873,16 +891,16 @@ mod tests {
     fn bad_outputs_are_errors_not_panics() {
         let img = scene(100, 100, &[(10, 10, 20)]);
         for mode in [Mode::WrongShape, Mode::WrongCount, Mode::Nan] {
-            let r = detector(mode, DetectConfig::default()).detect(&img);
+            let r = detector(mode, base()).detect(&img);
             assert!(matches!(r, Err(Error::BadOutput(_))), "{r:?}");
         }
-        let r = detector(Mode::Fails, DetectConfig::default()).detect(&img);
+        let r = detector(Mode::Fails, base()).detect(&img);
         assert!(matches!(r, Err(Error::Inference(_))), "{r:?}");
     }
 
     #[test]
     fn empty_image_has_no_faces() {
-        let mut d = detector(Mode::Faces, DetectConfig::default());
+        let mut d = detector(Mode::Faces, base());
         assert!(d.detect(&RgbImage::new(0, 0)).unwrap().is_empty());
         assert!(d.backend().calls.is_empty());
     }

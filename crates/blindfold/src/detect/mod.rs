@@ -10,10 +10,12 @@ mod decode;
 mod fuse;
 mod gate;
 mod resample;
+pub mod size_gate;
 mod tiles;
 
 pub use centerface::CenterFace;
 pub use fuse::{nms, weighted_fusion};
+pub use size_gate::SizeGate;
 pub use tiles::{Tile, plan_tiles};
 
 use crate::{Detection, Error};
@@ -129,20 +131,26 @@ pub struct DetectConfig {
     /// Tile side in network pixels (multiple of 32).
     pub tile: u32,
     /// Tile side for the upscaled passes (scale above 1), in network pixels
-    /// (multiple of 32); 0 means `tile`. Smaller tiles let `gate` skip more
-    /// of the image.
+    /// (multiple of 32); 0 means `tile`. Smaller tiles let `upscaled_gate`
+    /// skip more of the image.
     #[serde(default)]
     pub upscaled_tile: u32,
     /// Run an upscaled pass's tile only where the other passes (scale 1 or
-    /// less, and the overview) saw a heatmap score of at least this in the
-    /// tile's share of the image: evidence of a face too small for them. 0
-    /// turns it off (every tile runs). Without any other pass nothing is
-    /// skipped. Should be well below `threshold`.
+    /// less, and the overview) saw evidence of a small face in the tile's
+    /// share of the image: a heatmap cell scoring at least this whose box is
+    /// under 16 px tall. 0 turns it off (every tile runs). Without another
+    /// pass nothing is skipped. Should be well below `threshold`.
     #[serde(default)]
-    pub gate: f32,
+    pub upscaled_gate: f32,
     /// Minimum overlap between neighbouring tiles in network pixels. Each
     /// tile reports only faces centred in its share of the overlaps.
     pub overlap: u32,
+    /// After merging, boxes taller than `size_gate.large_px / 4` need a
+    /// higher score, rising to `size_gate.large_threshold` at `large_px`:
+    /// large real faces score high, large low-score boxes are mostly false
+    /// alarms that mask a lot of the picture. See [`size_gate`].
+    #[serde(default)]
+    pub size_gate: SizeGate,
     /// Also run each pass on the mirrored image (in the same batch) and merge.
     pub flip: bool,
     /// Images (tiles, mirrored tiles) per network call.
@@ -152,17 +160,18 @@ pub struct DetectConfig {
 impl Default for DetectConfig {
     fn default() -> Self {
         DetectConfig {
-            threshold: 0.2,
+            threshold: 0.15,
             scale_thresholds: Vec::new(),
             peaks_only: false,
             iou: 0.4,
             fusion: Fusion::Wbf,
-            scales: vec![1.0],
-            overview: 640,
-            tile: 640,
-            upscaled_tile: 0,
-            gate: 0.0,
+            scales: vec![1.0, 2.0],
+            overview: 2048,
+            tile: 2048,
+            upscaled_tile: 320,
+            upscaled_gate: 0.05,
             overlap: 96,
+            size_gate: SizeGate::RECOMMENDED,
             flip: false,
             batch: 4,
         }
@@ -189,6 +198,10 @@ impl DetectConfig {
         {
             return bad("scale_thresholds must be within 0..1");
         }
+        if !(self.size_gate.large_px >= 0.0 && (0.0..=1.0).contains(&self.size_gate.large_threshold))
+        {
+            return bad("size_gate needs large_px >= 0 and large_threshold within 0..1");
+        }
         if self.scales.is_empty() && self.overview == 0 {
             return bad("at least one scale or the overview pass is needed");
         }
@@ -209,8 +222,8 @@ impl DetectConfig {
         if self.upscaled_tile != 0 && self.overlap >= self.upscaled_tile / 2 {
             return bad("overlap must be less than half the upscaled tile");
         }
-        if !(0.0..=1.0).contains(&self.gate) {
-            return bad("gate must be within 0..1");
+        if !(0.0..=1.0).contains(&self.upscaled_gate) {
+            return bad("upscaled_gate must be within 0..1");
         }
         if self.overview != 0 && self.overview < 32 {
             return bad("overview must be 0 (off) or at least 32");
