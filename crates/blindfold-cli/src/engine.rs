@@ -115,12 +115,11 @@ impl Engine {
         if let Some(lib) = &self.ort_lib {
             #[cfg(feature = "ort")]
             {
-                let b = blindfold_infer::ort_backend::OrtBackend::from_file(
-                    &self.model,
-                    lib,
-                    threads,
-                )
-                .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))?;
+                let b =
+                    blindfold_infer::ort_backend::OrtBackend::from_file(&self.model, lib, threads)
+                        .with_context(|| {
+                            format!("cannot start ONNX Runtime from {}", lib.display())
+                        })?;
                 return Ok(Box::new(CenterFace::new(b, cfg.clone())?));
             }
             #[cfg(not(feature = "ort"))]

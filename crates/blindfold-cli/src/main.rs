@@ -33,15 +33,20 @@ fn parse_args() -> Cli {
     let d = blindfold::detect::DetectConfig::default();
     let f = engine::fast_config();
     let defaults = format!(
-        "Detection defaults: --threshold {} --scales {} --overview {} --tile {} --flip {} \
-         --fusion {} --grow {}\n--fast means: --scales {} --overview {} --flip {}",
+        "Detection defaults: --threshold {} --scales {} --overview {} --tile {} \
+         --upscaled-tile {} --upscaled-gate {} --flip {} --fusion {} --grow {}\n\
+         --fast means: --threshold {} --scales {} --overview {} --flip {}\n\
+         Videos leave out scales above 1 unless --scales is given.",
         d.threshold,
         join(&d.scales),
         d.overview,
         d.tile,
+        d.upscaled_tile,
+        d.upscaled_gate,
         d.flip,
         format!("{:?}", d.fusion).to_lowercase(),
         MaskSpec::default().grow,
+        f.threshold,
         join(&f.scales),
         f.overview,
         f.flip,
@@ -178,9 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 });
             });
             for job in &videos {
-                let rep = bar.suspend(|| {
-                    video::run(job, &engine, &video_detector, &cli, &opts)
-                });
+                let rep = bar.suspend(|| video::run(job, &engine, &video_detector, &cli, &opts));
                 let _ = tx.send(rep);
             }
             drop(tx);

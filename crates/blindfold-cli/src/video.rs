@@ -2,13 +2,13 @@
 
 use crate::cli::Cli;
 use crate::engine::{self, Engine};
-use blindfold::detect::FaceDetector;
-use std::sync::Mutex;
 use crate::inputs::Job;
 use crate::report::FileReport;
+use blindfold::detect::FaceDetector;
 use blindfold::pipeline::Options;
 use blindfold_video::{TrackerConfig, VideoOptions, anonymize_video};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// The video settings from the flags.

@@ -729,9 +729,7 @@ mod tests {
         let dets = detector(Mode::Faces, off).detect(&img).unwrap();
         assert!(best_iou(&dets, &t) < 0.7, "{dets:?}");
         // Fused with the tile fragments the box still covers most of the face.
-        let dets = detector(Mode::Faces, base())
-            .detect(&img)
-            .unwrap();
+        let dets = detector(Mode::Faces, base()).detect(&img).unwrap();
         assert!(best_iou(&dets, &t) > 0.7, "{dets:?}");
     }
 

@@ -198,7 +198,8 @@ impl DetectConfig {
         {
             return bad("scale_thresholds must be within 0..1");
         }
-        if !(self.size_gate.large_px >= 0.0 && (0.0..=1.0).contains(&self.size_gate.large_threshold))
+        if !(self.size_gate.large_px >= 0.0
+            && (0.0..=1.0).contains(&self.size_gate.large_threshold))
         {
             return bad("size_gate needs large_px >= 0 and large_threshold within 0..1");
         }
