@@ -165,9 +165,9 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool of `n` detectors.
+    /// A pool of `n` detectors (0 when there are no photos to process).
     pub fn new(engine: &Engine, cfg: &DetectConfig, n: usize) -> Result<Pool> {
-        let free = (0..n.max(1))
+        let free = (0..n)
             .map(|_| engine.detector(cfg))
             .collect::<Result<Vec<_>>>()?;
         Ok(Pool {

@@ -160,7 +160,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     {
         eprintln!("blindfold: ONNX Runtime not used ({why}); using rten, which is slower");
     }
-    let pool = Pool::new(&engine, &cfg, workers)?;
+    // Videos get their own detector (see `video::run`), so a run with no
+    // photos loads no photo detectors.
+    let pool = Pool::new(&engine, &cfg, if n_photos > 0 { workers } else { 0 })?;
     let video_detector = std::sync::Mutex::new(None);
 
     let started = Instant::now();
