@@ -247,27 +247,16 @@ fn photo_job(job: &Job, pool: &Pool, opts: &Options, dry_run: bool, backend: &st
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
     match res {
         Ok(photo) => FileReport {
-            input: job.input.clone(),
-            output: (!dry_run).then(|| job.output.clone()),
-            status: if dry_run { "dry-run" } else { "ok" },
-            error: None,
-            kind: "photo",
-            backend: backend.to_string(),
             photo: Some(photo),
-            video: None,
-            total_ms,
+            ..FileReport::done(
+                &job.input,
+                (!dry_run).then(|| job.output.clone()),
+                "photo",
+                backend,
+                total_ms,
+            )
         },
-        Err(e) => FileReport {
-            input: job.input.clone(),
-            output: None,
-            status: "error",
-            error: Some(format!("{e:#}")),
-            kind: "photo",
-            backend: backend.to_string(),
-            photo: None,
-            video: None,
-            total_ms,
-        },
+        Err(e) => FileReport::failed(&job.input, "photo", backend, total_ms, &e),
     }
 }
 

@@ -30,6 +30,51 @@ pub struct FileReport {
     pub total_ms: f64,
 }
 
+impl FileReport {
+    /// A report for `input` that has failed with `error`; callers fill in
+    /// the rest on success with [`FileReport::done`].
+    pub fn failed(
+        input: &std::path::Path,
+        kind: &'static str,
+        backend: &str,
+        total_ms: f64,
+        error: &anyhow::Error,
+    ) -> Self {
+        FileReport {
+            input: input.to_path_buf(),
+            output: None,
+            status: "error",
+            error: Some(format!("{error:#}")),
+            kind,
+            backend: backend.to_string(),
+            photo: None,
+            video: None,
+            total_ms,
+        }
+    }
+
+    /// A successful report; `output` is `None` for a dry run.
+    pub fn done(
+        input: &std::path::Path,
+        output: Option<PathBuf>,
+        kind: &'static str,
+        backend: &str,
+        total_ms: f64,
+    ) -> Self {
+        FileReport {
+            input: input.to_path_buf(),
+            status: if output.is_some() { "ok" } else { "dry-run" },
+            output,
+            error: None,
+            kind,
+            backend: backend.to_string(),
+            photo: None,
+            video: None,
+            total_ms,
+        }
+    }
+}
+
 /// Photo details.
 #[derive(Serialize, Debug)]
 pub struct PhotoReport {

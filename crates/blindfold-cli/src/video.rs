@@ -77,25 +77,19 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
     })();
     bar.finish_and_clear();
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let (output, status, error, video) = match res {
-        Ok(rep) => (
-            Some(job.output.clone()),
-            "ok",
-            None,
-            serde_json::to_value(&rep).ok(),
-        ),
-        Err(e) => (None, "error", Some(format!("{e:#}")), None),
-    };
-    FileReport {
-        input: job.input.clone(),
-        output,
-        status,
-        error,
-        kind: "video",
-        backend: engine.backend.to_string(),
-        photo: None,
-        video,
-        total_ms,
+    let backend = engine.backend;
+    match res {
+        Ok(rep) => FileReport {
+            video: serde_json::to_value(&rep).ok(),
+            ..FileReport::done(
+                &job.input,
+                Some(job.output.clone()),
+                "video",
+                backend,
+                total_ms,
+            )
+        },
+        Err(e) => FileReport::failed(&job.input, "video", backend, total_ms, &e),
     }
 }
 
