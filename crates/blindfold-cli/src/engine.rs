@@ -64,6 +64,10 @@ pub struct Engine {
     /// Why ORT is not used, when `auto` fell back to rten.
     pub fallback_reason: Option<String>,
     threads: usize,
+    /// The ORT backend made to check that ORT runs, kept for the first
+    /// detector so the model is not loaded twice.
+    #[cfg(feature = "ort")]
+    spare: Mutex<Option<blindfold_infer::ort_backend::OrtBackend>>,
 }
 
 impl Engine {
@@ -77,13 +81,15 @@ impl Engine {
             backend: "rten",
             fallback_reason: None,
             threads,
+            #[cfg(feature = "ort")]
+            spare: Mutex::new(None),
         };
         match a.backend {
             BackendArg::Rten => {}
             BackendArg::Ort | BackendArg::Auto => {
                 let found = model::ort_lib_path(a.ort_lib.as_deref(), !a.offline, say);
                 let probe = found.and_then(|lib| match lib {
-                    Some(lib) => probe_ort(&engine.model, &lib, threads).map(|_| lib),
+                    Some(lib) => probe_ort(&engine, &lib).map(|_| lib),
                     None => bail!("no ONNX Runtime library (run `blindfold model fetch`)"),
                 });
                 match (probe, a.backend) {
@@ -115,11 +121,14 @@ impl Engine {
         if let Some(lib) = &self.ort_lib {
             #[cfg(feature = "ort")]
             {
-                let b =
-                    blindfold_infer::ort_backend::OrtBackend::from_file(&self.model, lib, threads)
-                        .with_context(|| {
-                            format!("cannot start ONNX Runtime from {}", lib.display())
-                        })?;
+                let spare = match threads == self.threads {
+                    true => self.spare.lock().expect("spare lock").take(),
+                    false => None,
+                };
+                let b = match spare {
+                    Some(b) => b,
+                    None => ort_backend(&self.model, lib, threads)?,
+                };
                 return Ok(Box::new(CenterFace::new(b, cfg.clone())?));
             }
             #[cfg(not(feature = "ort"))]
@@ -137,18 +146,30 @@ impl Engine {
     }
 }
 
-fn probe_ort(model: &std::path::Path, lib: &std::path::Path, threads: usize) -> Result<()> {
+/// Check that ORT loads and takes the model; the backend is kept as the
+/// engine's spare for the first detector.
+fn probe_ort(engine: &Engine, lib: &std::path::Path) -> Result<()> {
     #[cfg(feature = "ort")]
     {
-        blindfold_infer::ort_backend::OrtBackend::from_file(model, lib, threads)
-            .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))?;
+        let b = ort_backend(&engine.model, lib, engine.threads)?;
+        *engine.spare.lock().expect("spare lock") = Some(b);
         Ok(())
     }
     #[cfg(not(feature = "ort"))]
     {
-        let _ = (model, lib, threads);
+        let _ = (engine, lib);
         bail!("this build has no ONNX Runtime support")
     }
+}
+
+#[cfg(feature = "ort")]
+fn ort_backend(
+    model: &std::path::Path,
+    lib: &std::path::Path,
+    threads: usize,
+) -> Result<blindfold_infer::ort_backend::OrtBackend> {
+    blindfold_infer::ort_backend::OrtBackend::from_file(model, lib, threads)
+        .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))
 }
 
 /// Number of CPUs available.

@@ -13,7 +13,7 @@ mod report;
 mod video;
 mod write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use blindfold::anonymize::MaskSpec;
 use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::pipeline::Options;
@@ -22,10 +22,10 @@ use cli::{Cli, Command, ModelCommand};
 use engine::{Engine, Pool};
 use indicatif::{ProgressBar, ProgressStyle};
 use inputs::{Job, Kind, Placement};
-use rayon::prelude::*;
 use report::{FileReport, Summary};
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Parse the flags; `--help` also shows the detection defaults and presets.
@@ -171,18 +171,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let (tx, rx) = std::sync::mpsc::channel::<FileReport>();
     let (photos, videos): (Vec<Job>, Vec<Job>) =
         jobs.into_iter().partition(|j| j.kind == Kind::Photo);
-    let threads = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build()
-        .context("cannot start worker threads")?;
     let (mut files, mut failed, mut faces) = (0usize, 0usize, 0usize);
     std::thread::scope(|s| -> Result<()> {
-        let tx_photos = tx.clone();
         s.spawn(|| {
-            threads.install(|| {
-                photos.par_iter().for_each_with(tx_photos, |tx, job| {
-                    let _ = tx.send(photo_job(job, &pool, &opts, cli.dry_run, engine.backend));
-                });
+            // Plain threads, not a rayon pool: the rten backend runs on rayon,
+            // and a rayon worker waiting for it may steal another photo job,
+            // which would then wait for the detector its own stack holds.
+            let next = AtomicUsize::new(0);
+            std::thread::scope(|w| {
+                for _ in 0..workers {
+                    let tx = tx.clone();
+                    let next = &next;
+                    let (photos, pool, opts) = (&photos, &pool, &opts);
+                    w.spawn(move || {
+                        while let Some(job) = photos.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            let rep = photo_job(job, pool, opts, cli.dry_run, engine.backend);
+                            let _ = tx.send(rep);
+                        }
+                    });
+                }
             });
             for job in &videos {
                 let rep = bar.suspend(|| video::run(job, &engine, &video_detector, &cli, &opts));

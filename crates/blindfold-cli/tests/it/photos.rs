@@ -172,3 +172,42 @@ fn dry_run_writes_nothing_and_bad_usage_exits_2() {
     let out = run(blindfold().arg("--grow=-1").arg(&input));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn rten_backend_runs_photos_in_parallel_without_deadlock() {
+    // rten runs on rayon; photo workers that were rayon workers too could
+    // steal a second photo while waiting for the model and then wait forever
+    // for the detector their own stack held.
+    let dir = tempdir();
+    let mut img = canvas(256, 192);
+    paste_face(&mut img, 64.0, 96.0, 40.0);
+    let bytes = jpeg(&img);
+    for i in 0..8 {
+        put(dir.path(), &format!("in/p{i}.jpg"), &bytes);
+    }
+    let mut child = blindfold()
+        .args(["--backend", "rten", "-j", "2", "--json", "-o"])
+        .arg(dir.path().join("out"))
+        .arg(dir.path().join("in"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start blindfold");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("blindfold --backend rten -j 2 did not finish in 300 s (deadlock)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let lines = json_lines(&out);
+    assert_eq!(
+        lines.iter().filter(|l| l["status"] == "ok").count(),
+        8,
+        "{}",
+        text(&out)
+    );
+}

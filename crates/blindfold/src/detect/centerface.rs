@@ -130,6 +130,17 @@ struct Job {
     flipped: bool,
 }
 
+/// Network input pixels per call above which images are not batched
+/// together: the network's memory grows with its input (about 350 bytes per
+/// pixel with ONNX Runtime), and large tiles gain nothing from batching.
+const BATCH_PIXELS: usize = 1 << 20;
+
+/// How many `w` x `h` images go into one network call: up to `batch`, as
+/// long as they stay within [`BATCH_PIXELS`]; always at least one.
+fn per_call(batch: usize, (w, h): (usize, usize)) -> usize {
+    (BATCH_PIXELS / (w * h).max(1)).clamp(1, batch.max(1))
+}
+
 /// `round(n * s)`, at least 1.
 fn scaled(n: u32, s: f32) -> u32 {
     ((n as f64 * s as f64).round() as u32).max(1)
@@ -285,7 +296,8 @@ impl<B: Backend> CenterFace<B> {
         Ok(())
     }
 
-    /// Run every group of jobs, `batch` images per network call.
+    /// Run every group of jobs, up to `batch` images per network call (fewer
+    /// for large tiles, see [`per_call`]).
     fn run_groups(
         &mut self,
         image: &RgbImage,
@@ -294,9 +306,8 @@ impl<B: Backend> CenterFace<B> {
         gather: bool,
         dets: &mut Vec<Detection>,
     ) -> Result<(), Error> {
-        let batch = self.config.batch;
         for (size, jobs) in groups {
-            for chunk in jobs.chunks(batch) {
+            for chunk in jobs.chunks(per_call(self.config.batch, *size)) {
                 self.run_batch(image, passes, chunk, *size, gather, dets)?;
             }
         }
@@ -603,9 +614,18 @@ mod tests {
             let mut d = detector(Mode::Faces, config);
             let dets = d.detect(&img).unwrap();
             assert_one_each(&dets, &faces, 0.95);
-            // 6 tiles of 640x640, 4 per call.
-            assert_eq!(d.backend().calls, vec![[4, 3, 640, 640], [2, 3, 640, 640]]);
+            // 6 tiles of 640x640, 2 per call (1 Mpx at most).
+            assert_eq!(d.backend().calls, vec![[2, 3, 640, 640]; 3]);
         }
+    }
+
+    #[test]
+    fn large_tiles_are_not_batched() {
+        assert_eq!(per_call(4, (320, 320)), 4);
+        assert_eq!(per_call(4, (640, 640)), 2);
+        assert_eq!(per_call(4, (1024, 1024)), 1);
+        assert_eq!(per_call(4, (2048, 2048)), 1);
+        assert_eq!(per_call(1, (32, 32)), 1);
     }
 
     #[test]

@@ -153,7 +153,8 @@ pub struct DetectConfig {
     pub size_gate: SizeGate,
     /// Also run each pass on the mirrored image (in the same batch) and merge.
     pub flip: bool,
-    /// Images (tiles, mirrored tiles) per network call.
+    /// Images (tiles, mirrored tiles) per network call, at most; fewer when
+    /// they would exceed `centerface::BATCH_PIXELS` (large tiles run alone).
     pub batch: usize,
 }
 
