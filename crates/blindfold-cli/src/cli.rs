@@ -167,7 +167,9 @@ pub struct EngineArgs {
     #[arg(long)]
     pub offline: bool,
 
-    /// Images processed at once (default: number of CPUs).
+    /// Photos processed at once (default: one per CPU, fewer if the free
+    /// memory cannot hold that many; each may need about 1.8 GB at the
+    /// default --tile and --overview).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 }

@@ -172,6 +172,38 @@ fn ort_backend(
         .with_context(|| format!("cannot start ONNX Runtime from {}", lib.display()))
 }
 
+/// Memory the network takes per input pixel, with a margin (measured: about
+/// 350 bytes with ONNX Runtime and rten; see bench/RESULTS.md, "Memory").
+const BYTES_PER_PIXEL: u64 = 400;
+
+/// The most memory one photo worker may need with `cfg`: its largest network
+/// input (a tile, or the overview pass) plus 100 MiB for the image and buffers.
+pub fn worker_memory(cfg: &DetectConfig) -> u64 {
+    let side = u64::from(cfg.tile.max(cfg.overview));
+    side * side * BYTES_PER_PIXEL + (100 << 20)
+}
+
+/// The default number of photo workers: one per CPU, but no more than
+/// `available` bytes of memory hold at `per_worker` each (at least one).
+pub fn default_workers(cpus: usize, available: Option<u64>, per_worker: u64) -> usize {
+    match available {
+        Some(m) => cpus.min((m / per_worker.max(1)) as usize).max(1),
+        None => cpus.max(1),
+    }
+}
+
+/// `MemAvailable` from the text of /proc/meminfo, in bytes.
+pub fn parse_mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The memory available to new processes, where the system says (Linux).
+pub fn mem_available() -> Option<u64> {
+    parse_mem_available(&std::fs::read_to_string("/proc/meminfo").ok()?)
+}
+
 /// Number of CPUs available.
 pub fn num_cpus() -> usize {
     std::thread::available_parallelism()
@@ -212,5 +244,40 @@ impl Pool {
         self.free.lock().expect("pool lock").push(det);
         self.returned.notify_one();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_fit_in_memory() {
+        let gb = 1u64 << 30;
+        assert_eq!(default_workers(8, None, 2 * gb), 8);
+        assert_eq!(default_workers(8, Some(64 * gb), 2 * gb), 8);
+        assert_eq!(default_workers(8, Some(7 * gb), 2 * gb), 3);
+        assert_eq!(default_workers(8, Some(gb), 2 * gb), 1);
+        assert_eq!(default_workers(0, None, gb), 1);
+    }
+
+    #[test]
+    fn worker_memory_follows_the_largest_input() {
+        let big = worker_memory(&DetectConfig::default());
+        let small = worker_memory(&DetectConfig {
+            tile: 1024,
+            overview: 1024,
+            ..DetectConfig::default()
+        });
+        assert_eq!(big, 2048 * 2048 * 400 + (100 << 20));
+        assert!(small * 3 < big);
+    }
+
+    #[test]
+    fn reads_mem_available() {
+        let text = "MemTotal:       24576000 kB\nMemFree:  100 kB\nMemAvailable:   20000000 kB\n";
+        assert_eq!(parse_mem_available(text), Some(20_000_000 * 1024));
+        assert_eq!(parse_mem_available("MemTotal: 5 kB\n"), None);
+        assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
     }
 }

@@ -144,16 +144,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
 
     let n_photos = jobs.iter().filter(|j| j.kind == Kind::Photo).count();
-    let workers = cli
-        .engine
-        .jobs
-        .unwrap_or_else(engine::num_cpus)
-        .clamp(1, n_photos.max(1));
     let say = |m: &str| {
         if !cli.quiet {
             eprintln!("blindfold: {m}");
         }
     };
+    let workers = match cli.engine.jobs {
+        Some(j) => j,
+        None => {
+            let (cpus, per) = (engine::num_cpus(), engine::worker_memory(&cfg));
+            let fit = engine::default_workers(cpus, engine::mem_available(), per);
+            if fit < cpus.min(n_photos) {
+                say(&format!(
+                    "{fit} workers instead of {cpus}: each may need {:.1} GB and memory is short (set -j to choose)",
+                    per as f64 / 1e9
+                ));
+            }
+            fit
+        }
+    }
+    .clamp(1, n_photos.max(1));
     let engine = Engine::resolve(&cli.engine, workers, &say)?;
     if let Some(why) = &engine.fallback_reason
         && !cli.quiet
