@@ -179,7 +179,11 @@ const BYTES_PER_PIXEL: u64 = 400;
 /// The most memory one photo worker may need with `cfg`: its largest network
 /// input (a tile, or the overview pass) plus 100 MiB for the image and buffers.
 pub fn worker_memory(cfg: &DetectConfig) -> u64 {
-    let side = u64::from(cfg.tile.max(cfg.overview));
+    let side = match cfg.scales.is_empty() {
+        true => cfg.overview,
+        false => cfg.tile.max(cfg.overview),
+    };
+    let side = u64::from(side);
     side * side * BYTES_PER_PIXEL + (100 << 20)
 }
 
@@ -271,6 +275,8 @@ mod tests {
         });
         assert_eq!(big, 2048 * 2048 * 400 + (100 << 20));
         assert!(small * 3 < big);
+        // --fast runs only the overview pass, at 640 px.
+        assert_eq!(worker_memory(&fast_config()), 640 * 640 * 400 + (100 << 20));
     }
 
     #[test]
