@@ -118,6 +118,11 @@ pub struct DetectArgs {
     #[arg(long, value_name = "PX")]
     pub overview: Option<u32>,
 
+    /// When the overview pass runs, also run the whole image shrunk to this
+    /// long side, for faces very large or out of focus in big photos (0 = off).
+    #[arg(long, value_name = "PX")]
+    pub coarse_overview: Option<u32>,
+
     /// Tile side in pixels for large or upscaled images (multiple of 32).
     #[arg(long, value_name = "PX")]
     pub tile: Option<u32>,

@@ -24,6 +24,9 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     if let Some(o) = a.overview {
         c.overview = o;
     }
+    if let Some(o) = a.coarse_overview {
+        c.coarse_overview = o;
+    }
     if let Some(t) = a.tile {
         c.tile = t;
     }
@@ -50,6 +53,7 @@ pub fn fast_config() -> DetectConfig {
         threshold: 0.1,
         scales: vec![],
         overview: 640,
+        coarse_overview: 0,
         flip: false,
         ..DetectConfig::default()
     }

@@ -33,13 +33,14 @@ fn parse_args() -> Cli {
     let d = blindfold::detect::DetectConfig::default();
     let f = engine::fast_config();
     let defaults = format!(
-        "Detection defaults: --threshold {} --scales {} --overview {} --tile {} \
-         --upscaled-tile {} --upscaled-gate {} --flip {} --fusion {} --grow {}\n\
-         --fast means: --threshold {} --scales {} --overview {} --flip {}\n\
+        "Detection defaults: --threshold {} --scales {} --overview {} --coarse-overview {} \
+         --tile {} --upscaled-tile {} --upscaled-gate {} --flip {} --fusion {} --grow {}\n\
+         --fast means: --threshold {} --scales {} --overview {} --coarse-overview {} --flip {}\n\
          Videos leave out scales above 1 unless --scales is given.",
         d.threshold,
         join(&d.scales),
         d.overview,
+        d.coarse_overview,
         d.tile,
         d.upscaled_tile,
         d.upscaled_gate,
@@ -49,6 +50,7 @@ fn parse_args() -> Cli {
         f.threshold,
         join(&f.scales),
         f.overview,
+        f.coarse_overview,
         f.flip,
     );
     let cmd = Cli::command().before_long_help(defaults);

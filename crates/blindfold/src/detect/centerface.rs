@@ -202,18 +202,24 @@ impl<B: Backend> CenterFace<B> {
             passes.push(pass);
         }
         let long = w.max(h);
-        if c.overview > 0 && (long > c.overview || passes.is_empty()) {
-            // With no scales and a small image, the overview pass is the only
-            // one and runs at native size (never enlarged).
-            let (rw, rh) = if long > c.overview {
-                let s = c.overview as f64 / long as f64;
-                let r = |n: u32| ((n as f64 * s).round() as u32).clamp(1, c.overview);
+        // The whole image shrunk so its long side is `side` (never enlarged).
+        let whole = |side: u32| {
+            let (rw, rh) = if long > side {
+                let s = side as f64 / long as f64;
+                let r = |n: u32| ((n as f64 * s).round() as u32).clamp(1, side);
                 (r(w), r(h))
             } else {
                 (w, h)
             };
-            let tiles = vec![Tile::whole(rw, rh)];
-            passes.push(Pass::new(w, h, rw, rh, tiles, c.threshold, 0.0));
+            Pass::new(w, h, rw, rh, vec![Tile::whole(rw, rh)], c.threshold, 0.0)
+        };
+        if c.overview > 0 && (long > c.overview || passes.is_empty()) {
+            // With no scales and a small image, the overview pass is the only
+            // one and runs at native size.
+            passes.push(whole(c.overview));
+            if long > c.overview && c.coarse_overview > 0 && c.coarse_overview < c.overview {
+                passes.push(whole(c.coarse_overview));
+            }
         }
         if passes.iter().all(|p| p.gated) {
             // No pass to gather evidence: run everything.
@@ -366,6 +372,7 @@ mod tests {
             threshold: 0.2,
             scales: vec![1.0],
             overview: 640,
+            coarse_overview: 0,
             tile: 640,
             upscaled_tile: 0,
             upscaled_gate: 0.0,
@@ -751,6 +758,45 @@ mod tests {
         // Fused with the tile fragments the box still covers most of the face.
         let dets = detector(Mode::Faces, base()).detect(&img).unwrap();
         assert!(best_iou(&dets, &t) > 0.7, "{dets:?}");
+    }
+
+    #[test]
+    fn coarse_overview_runs_only_beside_the_overview() {
+        let faces = [(650, 400, 700)];
+        let img = scene(2000, 1500, &faces);
+        let t = truth(&faces)[0];
+        let coarse = DetectConfig {
+            coarse_overview: 320,
+            fusion: Fusion::Nms,
+            ..base()
+        };
+        let mut d = detector(Mode::Faces, coarse.clone());
+        let dets = d.detect(&img).unwrap();
+        assert!(best_iou(&dets, &t) > 0.9, "{dets:?}");
+        // Overview at 640 x 480, coarse overview at 320 x 240 (padded to 256).
+        let calls = &d.backend().calls;
+        assert!(calls.contains(&[1, 3, 480, 640]), "{calls:?}");
+        assert!(calls.contains(&[1, 3, 256, 320]), "{calls:?}");
+        // The coarse pass alone maps its box back to the image.
+        let only = DetectConfig {
+            scales: vec![],
+            overview: 640,
+            ..coarse.clone()
+        };
+        let mut d = detector(Mode::Faces, only);
+        let dets = d.detect(&img).unwrap();
+        assert!(best_iou(&dets, &t) > 0.9, "{dets:?}");
+        // Not for an image no larger than the overview, nor when it is not smaller.
+        let mut d = detector(Mode::Faces, coarse.clone());
+        d.detect(&scene(600, 400, &[(100, 100, 50)])).unwrap();
+        assert_eq!(d.backend().calls, vec![[1, 3, 416, 608]]);
+        let same = DetectConfig {
+            coarse_overview: 640,
+            ..coarse
+        };
+        let mut d = detector(Mode::Faces, same);
+        d.detect(&img).unwrap();
+        assert!(!d.backend().calls.contains(&[1, 3, 256, 320]));
     }
 
     #[test]

@@ -128,6 +128,12 @@ pub struct DetectConfig {
     /// the whole image shrunk so its long side is exactly this many pixels,
     /// for faces too large for the tiles. 0 turns it off.
     pub overview: u32,
+    /// When the overview pass runs, also run the whole image shrunk to this
+    /// long side, if smaller than `overview`: faces very large or out of
+    /// focus in big photos are found at a scale near the ones the network
+    /// was trained on. 0 turns it off.
+    #[serde(default)]
+    pub coarse_overview: u32,
     /// Tile side in network pixels (multiple of 32).
     pub tile: u32,
     /// Tile side for the upscaled passes (scale above 1), in network pixels
@@ -168,6 +174,7 @@ impl Default for DetectConfig {
             fusion: Fusion::Wbf,
             scales: vec![1.0, 2.0],
             overview: 2048,
+            coarse_overview: 1024,
             tile: 2048,
             upscaled_tile: 320,
             upscaled_gate: 0.05,
@@ -229,6 +236,9 @@ impl DetectConfig {
         }
         if self.overview != 0 && self.overview < 32 {
             return bad("overview must be 0 (off) or at least 32");
+        }
+        if self.coarse_overview != 0 && self.coarse_overview < 32 {
+            return bad("coarse_overview must be 0 (off) or at least 32");
         }
         if self.batch == 0 {
             return bad("batch must be at least 1");
