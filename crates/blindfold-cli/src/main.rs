@@ -156,9 +156,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => {
             let (cpus, per) = (engine::num_cpus(), engine::worker_memory(&cfg));
             let fit = engine::default_workers(cpus, engine::mem_available(), per);
-            if fit < cpus.min(n_photos) {
+            let wanted = cpus.min(n_photos);
+            if fit < wanted {
                 say(&format!(
-                    "{fit} workers instead of {cpus}: each may need {:.1} GB and memory is short (set -j to choose)",
+                    "{fit} workers instead of {wanted}: each may need {:.1} GB and memory is short (set -j to choose)",
                     per as f64 / 1e9
                 ));
             }
