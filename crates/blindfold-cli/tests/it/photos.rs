@@ -211,3 +211,29 @@ fn rten_backend_runs_photos_in_parallel_without_deadlock() {
         text(&out)
     );
 }
+
+#[test]
+fn large_photo_covers_a_close_up_face_and_a_small_one() {
+    // 4800x3200 runs as 2048 px tiles plus the overview passes: a face 1400 px
+    // tall cannot fit a tile's core, a 48 px face must not be lost to the tiling.
+    let dir = tempdir();
+    let mut img = canvas(4800, 3200);
+    let big = paste_face(&mut img, 1400.0, 2600.0, 900.0);
+    let small = paste_face(&mut img, 48.0, 300.0, 300.0);
+    put(dir.path(), "in/large.jpg", &jpeg(&img));
+    let out = run(blindfold()
+        .args(["--json", "--dry-run"])
+        .arg(dir.path().join("in")));
+    assert!(out.status.success(), "{}", text(&out));
+    let lines = json_lines(&out);
+    let rep = &lines[0];
+    assert_eq!(rep["status"], "dry-run", "{rep}");
+    for face in [big, small] {
+        let c = coverage(face, rep);
+        assert!(
+            c >= 0.95,
+            "face {face:?} only {:.0}% covered: {rep}",
+            c * 100.0
+        );
+    }
+}
