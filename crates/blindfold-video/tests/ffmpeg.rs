@@ -278,11 +278,7 @@ fn truncated_input_fails_and_leaves_nothing() {
     let err = anonymize_video(&input, &output, &mut fake(), &opts(), &mut |_| {}).unwrap_err();
     assert!(matches!(err.kind, ErrorKind::Decode(_)), "{err}");
     assert!(err.to_string().contains("in.mp4"), "{err}");
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
-    );
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
 }
 
 #[test]
@@ -302,11 +298,7 @@ fn detector_failure_fails_and_leaves_nothing() {
         matches!(err.kind, ErrorKind::Detect { frame: 30, .. }),
         "{err}"
     );
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
-    );
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
 }
 
 #[test]
