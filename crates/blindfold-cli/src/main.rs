@@ -76,7 +76,9 @@ struct Usage(anyhow::Error);
 
 fn main() -> ExitCode {
     let cli = parse_args();
-    match run(cli) {
+    let result = run(cli);
+    signals::hold_if_stopping();
+    match result {
         Ok(code) => code,
         Err(e) => {
             if let Some(Usage(inner)) = e.downcast_ref::<Usage>() {
@@ -230,6 +232,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             drop(tx);
         });
         for rep in rx {
+            if signals::stopping() {
+                continue; // failures caused by the signal: not reported
+            }
             files += 1;
             faces += rep.photo.as_ref().map_or(0, |p| p.faces.len());
             if rep.status == "error" {

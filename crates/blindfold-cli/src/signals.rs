@@ -8,13 +8,33 @@
 
 use blindfold_models::atomic::{TEMP_SUFFIX, is_temp_name};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Held (shared) while a temp file may be created or moved into place;
 /// the signal handler takes it exclusively, so nothing new starts and
 /// nothing is half-renamed while it cleans up.
 static WRITING: RwLock<()> = RwLock::new(());
+
+/// Set inside the signal handler itself, the moment a signal arrives.
+static STOPPING: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// Whether a signal has arrived: the process is about to exit, and what
+/// fails now fails because of it (not worth reporting).
+pub fn stopping() -> bool {
+    STOPPING.get().is_some_and(|f| f.load(Ordering::SeqCst))
+}
+
+/// Called before the process would exit on its own: when a signal has
+/// arrived, wait for its handler to clean up and exit with 130 or 143.
+pub fn hold_if_stopping() {
+    if stopping() {
+        loop {
+            std::thread::park();
+        }
+    }
+}
 
 /// Run `f` (which creates and persists temp files) so that a signal waits
 /// for it, or stops the process before it starts.
@@ -28,6 +48,10 @@ pub fn writing<T>(f: impl FnOnce() -> T) -> T {
 #[cfg(unix)]
 pub fn install(dirs: Vec<PathBuf>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = STOPPING.get_or_init(Arc::default);
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(flag))?;
+    }
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
@@ -46,7 +70,7 @@ pub fn install(dirs: Vec<PathBuf>) -> std::io::Result<()> {
             let n = remove_temp_files(&dirs, |pid| pid == me);
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             eprintln!(
-                "\nblindfold: stopped by {name}; {n} temp file(s) removed, no partial output left"
+                "\nblindfold: stopped by {name}; ffmpeg stopped, {n} more temp file(s) removed, no partial output left"
             );
             std::process::exit(128 + sig);
         }

@@ -3,5 +3,7 @@
 
 mod backends;
 mod photos;
+mod safety;
 mod support;
 mod video;
+mod video_safety;
