@@ -142,10 +142,13 @@ pub fn collect(args: &[String], place: &Placement) -> Result<Plan> {
                 .sort_by_file_name()
                 .into_iter()
                 .filter_entry(|e| {
+                    let temp =
+                        blindfold_models::atomic::is_temp_name(&e.file_name().to_string_lossy());
                     e.depth() == 0
                         || !e.file_type().is_dir()
-                        || out_dir.is_none()
-                        || std::fs::canonicalize(e.path()).ok() != out_dir
+                        || (!temp
+                            && (out_dir.is_none()
+                                || std::fs::canonicalize(e.path()).ok() != out_dir))
                 });
             for entry in walk {
                 let entry =

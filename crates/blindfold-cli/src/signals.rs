@@ -101,9 +101,17 @@ fn remove_temp_files(dirs: &[PathBuf], whose: impl Fn(u32) -> bool) -> usize {
         for e in entries.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if temp_pid(&name).is_some_and(&whose) && std::fs::remove_file(e.path()).is_ok() {
-                n += 1;
+            if !temp_pid(&name).is_some_and(&whose) {
+                continue;
             }
+            // Video temp files sit in a temp folder of the same form.
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            let removed = if is_dir {
+                std::fs::remove_dir_all(e.path())
+            } else {
+                std::fs::remove_file(e.path())
+            };
+            n += usize::from(removed.is_ok());
         }
     }
     n
@@ -156,6 +164,7 @@ mod tests {
     fn temp_names_give_their_pid() {
         assert_eq!(temp_pid(".a.b.jpg.1234-7.blindfold-tmp"), Some(1234));
         assert_eq!(temp_pid(".clip.mp4.99-0.blindfold-tmp"), Some(99));
+        assert_eq!(temp_pid(".clip.mp4.99-d3.blindfold-tmp"), Some(99));
         assert_eq!(temp_pid("a.jpg"), None);
         assert_eq!(temp_pid(".x.blindfold-tmp"), None);
     }
@@ -173,7 +182,10 @@ mod tests {
         for p in [&dead, &mine, &other] {
             std::fs::write(p, b"x").unwrap();
         }
-        assert_eq!(clean_stale(&[d.path().to_path_buf()]), 1);
-        assert!(!dead.exists() && mine.exists() && other.exists());
+        let dead_dir = d.path().join(".v.mp4.4999999-d0.blindfold-tmp");
+        std::fs::create_dir(&dead_dir).unwrap();
+        std::fs::write(dead_dir.join(".v.mp4.4999999-1.blindfold-tmp"), b"x").unwrap();
+        assert_eq!(clean_stale(&[d.path().to_path_buf()]), 2);
+        assert!(!dead.exists() && !dead_dir.exists() && mine.exists() && other.exists());
     }
 }

@@ -38,6 +38,7 @@ mod ffmpeg;
 mod probe;
 mod report;
 mod run;
+mod scratch;
 mod verify;
 /// Face tracking lives in the core (no ffmpeg in it); re-exported here.
 pub use blindfold::track;

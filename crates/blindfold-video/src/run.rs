@@ -20,12 +20,12 @@ use crate::error::{ErrorKind, VideoError};
 use crate::ffmpeg::{self, Container, EncodeArgs, Proc, Tool};
 use crate::probe::{self, MediaInfo};
 use crate::report::{OutputInfo, Progress, VideoReport, VideoTimings};
+use crate::scratch::Scratch;
 use crate::track::{FrameBoxes, Tracker};
 use crate::verify::{self, Expect};
 use blindfold::anonymize::{self, Mask, Mode};
 use blindfold::detect::FaceDetector;
 use blindfold::image::RgbImage;
-use blindfold_models::atomic::TempFile;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{Read, Write};
@@ -60,13 +60,15 @@ pub fn anonymize_video(
             info.width, info.height, opts.max_pixels
         ))));
     }
-    let tmp = TempFile::beside(output).map_err(|source| {
+    let file_error = |source| {
         fail(ErrorKind::File {
             what: "cannot create a temp file beside",
             path: output.to_path_buf(),
             source,
         })
-    })?;
+    };
+    let scratch = Scratch::beside(output).map_err(file_error)?;
+    let tmp = scratch.file_for(output).map_err(file_error)?;
     let mut report = run(
         input,
         &info,

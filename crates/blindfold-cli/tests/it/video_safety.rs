@@ -313,3 +313,20 @@ fn a_signal_stops_ffmpeg_and_leaves_no_temp_file() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(names(&root.join("out")), ["p.jpg"]);
 }
+
+/// A folder where no file can be made (as root too): the error names the
+/// output, not only the system's "No such file" / "Permission denied".
+#[cfg(target_os = "linux")]
+#[test]
+fn a_write_error_names_the_output() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempdir();
+    let root = dir.path();
+    make_clip(&root.join("clip.mp4"));
+    let out = blindfold_in(root, &["-o", "/proc/self", "clip.mp4"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/proc/self/clip.mp4"), "{err}");
+}
