@@ -2,7 +2,8 @@
 //! input (whatever the spelling of the paths: they are compared canonical,
 //! and an existing output also by device and inode), no two inputs may share
 //! an output, a file named twice runs once, and `--in-place` does not replace
-//! symbolic links. A failed check is a usage error (exit 2) and nothing is
+//! symbolic links or files with other hard links (the original would survive
+//! under the other name). A failed check is a usage error (exit 2) and nothing is
 //! written.
 
 use crate::inputs::{Job, Placement};
@@ -28,6 +29,13 @@ pub fn check(jobs: Vec<Job>, place: &Placement) -> Result<Vec<Job>> {
                 "{}: is a symbolic link (to {}); --in-place does not replace links: give the file itself",
                 shown(&job.input),
                 shown(&canon)
+            );
+        }
+        if in_place && let Some(n) = extra_links(&job.input) {
+            bail!(
+                "{}: has {n} other hard link(s); --in-place would leave the original under \
+                 those names: write beside it (without --in-place) or remove the other links",
+                shown(&job.input)
             );
         }
         inputs.insert(canon, kept.len());
@@ -76,6 +84,19 @@ pub fn check(jobs: Vec<Job>, place: &Placement) -> Result<Vec<Job>> {
 
 fn is_symlink(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// How many other names (hard links) the file has, if any.
+#[cfg(unix)]
+fn extra_links(p: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let n = std::fs::metadata(p).ok()?.nlink();
+    (n > 1).then(|| n - 1)
+}
+
+#[cfg(not(unix))]
+fn extra_links(_: &Path) -> Option<u64> {
+    None
 }
 
 /// The index of the job whose input is the same file (device and inode) as
