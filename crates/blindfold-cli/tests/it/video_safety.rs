@@ -274,19 +274,16 @@ fn a_signal_stops_ffmpeg_and_leaves_no_temp_file() {
     let dir = tempdir();
     let root = dir.path();
     long_clip(root);
-    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+    use rustix::process::{Pid, Signal, kill_process};
+    for (sig, code) in [(Signal::INT, 130), (Signal::TERM, 143)] {
         let (mut child, kids) = start_long(root);
         assert!(!kids.is_empty(), "ffmpeg children were running");
-        let ok = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        let pid = Pid::from_raw(child.id() as i32).unwrap();
+        kill_process(pid, sig).unwrap();
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(code), "SIG{sig}");
+        assert_eq!(status.code(), Some(code), "{sig:?}");
         for k in kids {
-            assert!(gone(k), "ffmpeg {k} still runs after SIG{sig}");
+            assert!(gone(k), "ffmpeg {k} still runs after {sig:?}");
         }
         std::thread::sleep(Duration::from_millis(500));
         assert!(
