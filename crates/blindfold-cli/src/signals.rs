@@ -67,10 +67,10 @@ pub fn install(dirs: Vec<PathBuf>) -> std::io::Result<()> {
                 }
             };
             let me = std::process::id();
-            let n = remove_temp_files(&dirs, |pid| pid == me);
+            remove_temp_files(&dirs, |pid| pid == me);
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             eprintln!(
-                "\nblindfold: stopped by {name}; ffmpeg stopped, {n} more temp file(s) removed, no partial output left"
+                "\nblindfold: stopped by {name}; temp files removed, no partial output left"
             );
             std::process::exit(128 + sig);
         }
