@@ -8,9 +8,12 @@
 //! RGB frames go through pipes. See [`anonymize_video`].
 //!
 //! - [`track`]: the tracker (pure logic, no ffmpeg).
-//! - [`probe`]: what ffprobe says about an input.
-//! - [`ffmpeg`]: the command lines and child processes.
-//! - [`verify`]: the check on the written output.
+//! - `probe`: what ffprobe says about an input.
+//! - `ffmpeg`: the command lines and child processes.
+//! - `children`: every ffmpeg started, so a signal handler can stop them
+//!   ([`stop_ffmpeg_children`]).
+//! - `scratch`: the private temp folder the encoder writes in.
+//! - `verify`: the check on the written output.
 //!
 //! # Look-ahead and memory
 //!
