@@ -123,7 +123,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let plan = inputs::collect(&cli.inputs, &place).map_err(Usage)?;
     let skipped = plan.skipped;
     if plan.jobs.is_empty() {
-        print_skipped(&skipped, cli.quiet);
+        report::print_skipped(&skipped, cli.quiet);
         return Err(Usage(anyhow::anyhow!("no photos or videos found in the inputs")).into());
     }
     let jobs = outputs::check(plan.jobs, &place).map_err(Usage)?;
@@ -275,7 +275,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         serde_json::to_writer(&mut lock, &summary)?;
         writeln!(lock)?;
     } else if !cli.quiet {
-        print_skipped(&skipped, false);
+        report::print_skipped(&skipped, false);
         eprintln!(
             "blindfold: {ok} of {files} files done, {failed} failed, {} skipped, {:.1} s ({})",
             skipped.len(),
@@ -322,24 +322,6 @@ fn human_line(rep: &FileReport) {
     match faces {
         Some(n) => eprintln!("{}: {n} face(s){dest}", shown(&rep.input)),
         None => eprintln!("{}: done{dest}", shown(&rep.input)),
-    }
-}
-
-/// The files passed over in folders and globs, with the reasons (at most 50
-/// lines; `--json` lists them all).
-fn print_skipped(skipped: &[inputs::Skipped], quiet: bool) {
-    if quiet || skipped.is_empty() {
-        return;
-    }
-    eprintln!("blindfold: skipped {} file(s):", skipped.len());
-    for s in skipped.iter().take(50) {
-        eprintln!("  {}: {}", shown(&s.path), s.reason);
-    }
-    if skipped.len() > 50 {
-        eprintln!(
-            "  ... and {} more (--json lists them all)",
-            skipped.len() - 50
-        );
     }
 }
 

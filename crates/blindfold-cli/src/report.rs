@@ -1,4 +1,5 @@
-//! The per-file report printed with `--json`.
+//! The per-file report and summary printed with `--json`, and the helpers for
+//! human output (skipped files, escaped names).
 
 use crate::inputs::Skipped;
 use blindfold::report::PhotoReport;
@@ -95,6 +96,24 @@ pub struct Summary<'a> {
     pub skipped_files: &'a [Skipped],
     /// Wall time in seconds.
     pub seconds: f64,
+}
+
+/// The files passed over in folders and globs, with the reasons (at most 50
+/// lines; `--json` lists them all).
+pub fn print_skipped(skipped: &[Skipped], quiet: bool) {
+    if quiet || skipped.is_empty() {
+        return;
+    }
+    eprintln!("blindfold: skipped {} file(s):", skipped.len());
+    for s in skipped.iter().take(50) {
+        eprintln!("  {}: {}", shown(&s.path), s.reason);
+    }
+    if skipped.len() > 50 {
+        eprintln!(
+            "  ... and {} more (--json lists them all)",
+            skipped.len() - 50
+        );
+    }
 }
 
 /// A path for human output: control characters (a newline, an escape

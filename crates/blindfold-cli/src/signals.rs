@@ -69,9 +69,7 @@ pub fn install(dirs: Vec<PathBuf>) -> std::io::Result<()> {
             let me = std::process::id();
             remove_temp_files(&dirs, |pid| pid == me);
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-            eprintln!(
-                "\nblindfold: stopped by {name}; temp files removed, no partial output left"
-            );
+            eprintln!("\nblindfold: stopped by {name}; temp files removed, no partial output left");
             std::process::exit(128 + sig);
         }
     });
