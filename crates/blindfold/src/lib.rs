@@ -11,6 +11,8 @@
 //! - [`codec`]: decoding (with EXIF orientation and a pixel limit) and
 //!   re-encoding in the input's format, keeping only the ICC profile.
 //! - [`metadata`]: what identifying metadata an encoded file carries.
+//! - [`icc`]: colour profiles rebuilt from their colour data only.
+//! - [`views`]: what a viewer can see of an image with alpha; detection on all of it.
 //! - [`pipeline`]: the whole job for one encoded image, failing closed.
 //!
 //! blindfold never infers identity, ethnicity, gender, age or emotion, and
@@ -21,8 +23,10 @@ pub mod codec;
 pub mod detect;
 pub mod error;
 pub mod geom;
+pub mod icc;
 pub mod metadata;
 pub mod pipeline;
+pub mod views;
 
 pub use error::Error;
 pub use geom::{BBox, Detection};
