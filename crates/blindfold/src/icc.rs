@@ -43,6 +43,6 @@ pub fn sanitize(profile: &[u8]) -> Sanitized {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 pub(crate) mod testdata;
+#[cfg(test)]
+mod tests;

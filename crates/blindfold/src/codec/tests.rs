@@ -119,7 +119,7 @@ fn jpeg_quality_changes_the_size() {
     let at = |q| {
         let o = EncodeOptions {
             jpeg_quality: q,
-            keep_icc: true,
+            ..Default::default()
         };
         encode(&img, None, Format::Jpeg, None, &o).unwrap().len()
     };
@@ -175,6 +175,7 @@ fn jpeg_with_every_kind_of_metadata_is_cleaned() {
         comment: true,
         other: false,
         icc: true,
+        frames: false,
     };
     assert_eq!(found, want);
 
@@ -271,7 +272,10 @@ fn jpeg_without_end_marker_is_refused() {
 
 #[test]
 fn over_the_pixel_limit_is_too_large() {
-    let small = DecodeOptions { max_pixels: 100 };
+    let small = DecodeOptions {
+        max_pixels: 100,
+        ..Default::default()
+    };
     for f in ALL {
         match decode(&enc(&picture(11, 10), f), &small) {
             Err(Error::TooLarge {

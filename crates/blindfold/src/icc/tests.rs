@@ -20,7 +20,11 @@ fn hostile_profile_loses_every_planted_text_and_keeps_its_colours() {
     let (out, removed) = rebuilt(&hostile);
     assert!(removed);
     for t in PLANTED {
-        assert!(!contains(&out, t), "{:?} survived", String::from_utf8_lossy(t));
+        assert!(
+            !contains(&out, t),
+            "{:?} survived",
+            String::from_utf8_lossy(t)
+        );
     }
     assert!(!contains(&out, b"SN42") && !contains(&out, b"JANE") && !contains(&out, b"APPL"));
     // The colour data is the same as in the clean profile.
@@ -28,7 +32,9 @@ fn hostile_profile_loses_every_planted_text_and_keeps_its_colours() {
     assert_eq!(out, clean);
     let back = parse::parse(&out).unwrap();
     let sigs: Vec<[u8; 4]> = back.tags.iter().map(|t| t.sig).collect();
-    for s in [b"wtpt", b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC", b"desc"] {
+    for s in [
+        b"wtpt", b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC", b"desc",
+    ] {
         assert!(sigs.contains(s));
     }
     for (a, b) in [(b"rXYZ", 1usize), (b"bTRC", 6)] {
@@ -67,7 +73,15 @@ fn things_that_are_not_rgb_profiles_are_dropped() {
     let mut short_curve = profile(false);
     let off = 132 + 12 * 7;
     short_curve.truncate(off - 1);
-    for p in [jpeg, cmyk, bad_tag, no_curves, short_curve, Vec::new(), b"acsp".to_vec()] {
+    for p in [
+        jpeg,
+        cmyk,
+        bad_tag,
+        no_curves,
+        short_curve,
+        Vec::new(),
+        b"acsp".to_vec(),
+    ] {
         assert!(matches!(sanitize(&p), Sanitized::Dropped(_)));
     }
 }
