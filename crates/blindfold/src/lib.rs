@@ -14,11 +14,13 @@
 //! - [`icc`]: colour profiles rebuilt from their colour data only.
 //! - [`views`]: what a viewer can see of an image with alpha; detection on all of it.
 //! - [`pipeline`]: the whole job for one encoded image, failing closed.
+//! - [`audit`]: checking an anonymised image for faces and metadata left behind.
 //!
 //! blindfold never infers identity, ethnicity, gender, age or emotion, and
 //! never compares faces. It finds faces only to remove them.
 
 pub mod anonymize;
+pub mod audit;
 pub mod codec;
 pub mod detect;
 pub mod error;

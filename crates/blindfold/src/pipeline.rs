@@ -242,4 +242,4 @@ pub fn verify(out: &[u8], format: Format, dims: (u32, u32)) -> Result<(), Error>
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -114,10 +114,21 @@ fn what_djpeg_strict_rejects_blindfold_rejects() {
         lenient: 0,
     };
     let mut x = 0x2545_F491_4F6C_DD1Du64;
-    for kind in ["baseline", "restarts", "progressive", "progressive-restarts"] {
+    for kind in [
+        "baseline",
+        "restarts",
+        "progressive",
+        "progressive-restarts",
+    ] {
         let clean = sample(kind);
-        assert!(djpeg_accepts(&clean), "{kind}: djpeg rejects the clean file");
-        assert!(blindfold_accepts(&clean), "{kind}: blindfold rejects the clean file");
+        assert!(
+            djpeg_accepts(&clean),
+            "{kind}: djpeg rejects the clean file"
+        );
+        assert!(
+            blindfold_accepts(&clean),
+            "{kind}: blindfold rejects the clean file"
+        );
         let start = scan_start(&clean);
         let end = clean.len() - 2;
         // Bit flips in the entropy-coded data (and the scan headers after
@@ -149,7 +160,17 @@ fn what_djpeg_strict_rejects_blindfold_rejects() {
         t.stricter,
         t.lenient
     );
-    assert!(t.lenient > 0, "the damage check was never needed: the test proves nothing");
-    assert!(t.djpeg_rejects > 100, "too few rejected cases to mean anything");
-    assert!(t.missed.is_empty(), "accepted although djpeg -strict rejects: {:#?}", t.missed);
+    assert!(
+        t.lenient > 0,
+        "the damage check was never needed: the test proves nothing"
+    );
+    assert!(
+        t.djpeg_rejects > 100,
+        "too few rejected cases to mean anything"
+    );
+    assert!(
+        t.missed.is_empty(),
+        "accepted although djpeg -strict rejects: {:#?}",
+        t.missed
+    );
 }

@@ -30,7 +30,7 @@ impl FaceDetector for BrightBlob {
 
 /// Black RGB everywhere; the alpha is transparent but for a square "face"
 /// (a gradient, so its pixels are the input's own) at 24..40.
-fn face_in_alpha() -> (RgbImage, GrayImage) {
+pub(crate) fn face_in_alpha() -> (RgbImage, GrayImage) {
     let rgb = RgbImage::from_pixel(64, 64, Rgb([0, 0, 0]));
     let alpha = GrayImage::from_fn(64, 64, |x, y| {
         if (24..40).contains(&x) && (24..40).contains(&y) {
