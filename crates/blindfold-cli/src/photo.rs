@@ -28,7 +28,7 @@ pub fn run(
     if !dry_run {
         atomic_write(&job.output, &out.bytes)?;
     }
-    Ok(PhotoReport::new(&out, opts.encode.keep_icc))
+    Ok(PhotoReport::new(&out))
 }
 
 /// An unpredictable seed for the noise fill, so noise cannot be replayed.

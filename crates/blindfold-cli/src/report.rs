@@ -1,6 +1,6 @@
 //! The per-file report printed with `--json`.
 
-use blindfold::pipeline::{Face, Outcome, Timings};
+use blindfold::pipeline::{Face, IccAction, Outcome, Timings};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -90,32 +90,35 @@ pub struct PhotoReport {
     pub faces: Vec<Face>,
     /// Kinds of identifying metadata found in the input and not written out.
     pub metadata_removed: Vec<&'static str>,
-    /// Metadata carried over (only ever `icc`).
+    /// Metadata carried over (only ever `icc`: the colour data of the
+    /// profile, or the whole profile with --keep-icc-as-is).
     pub metadata_kept: Vec<&'static str>,
+    /// What became of the colour profile: none, kept, text-removed,
+    /// removed, unreadable (dropped) or as-is.
+    pub icc: IccAction,
+    /// Animation frames or TIFF pages not written (only the first is).
+    pub frames_dropped: u32,
+    /// The damage let through by --accept-damaged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<String>,
     /// Milliseconds per stage.
     pub timings: Timings,
 }
 
 impl PhotoReport {
     /// Build from a pipeline outcome.
-    pub fn new(o: &Outcome, keep_icc: bool) -> Self {
-        let mut removed = o.metadata_in.identifying();
-        let mut kept = Vec::new();
-        if o.metadata_in.icc {
-            if keep_icc {
-                kept.push("icc");
-            } else {
-                removed.push("icc");
-            }
-        }
+    pub fn new(o: &Outcome) -> Self {
         PhotoReport {
             format: o.format,
             width: o.width,
             height: o.height,
             orientation: o.orientation,
             faces: o.faces.clone(),
-            metadata_removed: removed,
-            metadata_kept: kept,
+            metadata_removed: o.metadata_removed(),
+            metadata_kept: o.metadata_kept(),
+            icc: o.icc,
+            frames_dropped: o.frames_dropped,
+            damaged: o.damaged.clone(),
             timings: o.timings,
         }
     }

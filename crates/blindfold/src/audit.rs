@@ -7,14 +7,16 @@
 //!   view of the pixels ([`crate::views::seen`]: the RGB, the composites
 //!   over black and white, and the alpha as grey). A candidate whose box is
 //!   filled with a mask fill (one flat colour, or noise) is not a face left
-//!   behind but a mask already drawn; it is listed apart;
+//!   behind but a mask already drawn (the middle of its box is mostly flat
+//!   or noise, see [`is_fill`]); it is listed apart;
 //! - identifying metadata of any kind ([`crate::metadata::scan`]), plus text
 //!   or device fields in the ICC profile (`icc-text`), a profile that is
 //!   not a readable RGB ICC profile (`icc-unreadable`), and further frames
 //!   or pages (`frames`);
 //! - given the original, the share of pixels changed outside the masks
 //!   (the masks the default settings would draw over the faces the same
-//!   detector finds in the original). It should be only the re-encode.
+//!   detector finds in the original, and every pixel that looks like mask
+//!   fill). It should be only the re-encode.
 
 use crate::anonymize::{MaskSpec, masks_for};
 use crate::codec::{self, DecodeOptions, Format};
@@ -96,12 +98,13 @@ pub fn audit(
     let img = codec::decode(bytes, &decode)?;
     let (mut faces, mut masked) = (Vec::new(), Vec::new());
     for (view, picture) in VIEWS.iter().zip(seen(&img.image, img.alpha.as_ref())) {
+        let fill = fill_map(&picture);
         for detection in detector.detect(&picture)? {
             let c = Candidate {
                 detection,
                 view: (*view).to_string(),
             };
-            if is_fill(&picture, &c.detection) {
+            if is_fill(&picture, &fill, &c.detection) {
                 masked.push(c);
             } else {
                 faces.push(c);
@@ -136,41 +139,70 @@ pub fn audit(
     })
 }
 
-/// Whether the middle of `d`'s box is a mask fill: one flat colour, or
-/// noise (neighbouring pixels as unlike as independent random values).
-pub fn is_fill(img: &RgbImage, d: &Detection) -> bool {
-    let b = d.bbox.clip(img.width(), img.height());
-    let (cx, cy) = b.center();
-    let (hw, hh) = (b.width() * 0.3, b.height() * 0.3);
-    let (x0, x1) = ((cx - hw).max(0.0) as u32, (cx + hw) as u32);
-    let (y0, y1) = ((cy - hh).max(0.0) as u32, (cy + hh) as u32);
-    let (x1, y1) = (x1.min(img.width()), y1.min(img.height()));
-    if x1 <= x0 + 1 || y1 <= y0 {
-        return false;
-    }
-    let first = img.get_pixel(x0, y0).0;
-    let (mut same, mut diff, mut n, mut pairs) = (0u64, 0u64, 0u64, 0u64);
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let p = img.get_pixel(x, y).0;
-            n += 1;
-            if p.iter().zip(first).all(|(a, b)| a.abs_diff(b) <= 4) {
-                same += 1;
+/// Which pixels look like a mask fill: their 3x3 neighbourhood is one flat
+/// colour, or as unlike as independent random values (noise; uniform random
+/// bytes differ by 85 on average, less after JPEG compression, while
+/// neighbouring pixels of a photo differ by a few).
+pub fn fill_map(img: &RgbImage) -> Vec<bool> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let px = img.as_raw();
+    let at = |x: usize, y: usize, c: usize| i32::from(px[(y * w + x) * 3 + c]);
+    let mut fill = vec![false; w * h];
+    for y in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let (mut flat, mut diff) = (true, 0i32);
+            for dy in 0..3 {
+                for dx in 0..3 {
+                    for c in 0..3 {
+                        let d = (at(x + dx - 1, y + dy - 1, c) - at(x, y, c)).abs();
+                        flat &= d <= 2;
+                        diff += d;
+                    }
+                }
             }
-            if x + 1 < x1 {
-                let q = img.get_pixel(x + 1, y).0;
-                diff += p
-                    .iter()
-                    .zip(q)
-                    .map(|(a, b)| u64::from(a.abs_diff(b)))
-                    .sum::<u64>();
-                pairs += 3;
-            }
+            fill[y * w + x] = flat || diff > 24 * 28;
         }
     }
-    // Uniform random bytes differ by 85 on average (less after JPEG
-    // compression); faces in photos by a few.
-    same * 100 >= n * 98 || (pairs > 0 && diff >= pairs * 30)
+    fill
+}
+
+fn grow(map: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    let mut rows = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let (lo, hi) = (x.saturating_sub(r), (x + r).min(w - 1));
+            rows[y * w + x] = (lo..=hi).any(|i| map[y * w + i]);
+        }
+    }
+    let mut out = vec![false; w * h];
+    for y in 0..h {
+        let (lo, hi) = (y.saturating_sub(r), (y + r).min(h - 1));
+        for x in 0..w {
+            out[y * w + x] = (lo..=hi).any(|j| rows[j * w + x]);
+        }
+    }
+    out
+}
+
+/// Whether `d` sits on a mask: at least 40% of the middle of its box (half
+/// its width and height) is fill (see [`fill_map`]). A face on a flat
+/// background is not: the middle of its box is the face.
+pub fn is_fill(img: &RgbImage, fill: &[bool], d: &Detection) -> bool {
+    let b = d.bbox.clip(img.width(), img.height());
+    let (cx, cy) = b.center();
+    let (hw, hh) = (b.width() / 4.0, b.height() / 4.0);
+    let (x0, y0) = ((cx - hw) as usize, (cy - hh) as usize);
+    let w = img.width() as usize;
+    let x1 = ((cx + hw).ceil() as usize).min(w);
+    let y1 = ((cy + hh).ceil() as usize).min(img.height() as usize);
+    let (mut n, mut filled) = (0usize, 0usize);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            n += 1;
+            filled += usize::from(fill[y * w + x]);
+        }
+    }
+    n > 0 && filled * 10 >= n * 4
 }
 
 /// The share of pixels outside the masks over the faces found in the
@@ -192,7 +224,10 @@ fn changed_outside(
     let dets = crate::views::detect_seen(detector, &orig.image, orig.alpha.as_ref())?;
     let masks = masks_for(&dets, &MaskSpec::default());
     let (w, h) = out.dimensions();
-    let mut inside = vec![false; w as usize * h as usize];
+    // Inside a mask: under one drawn over a face found in the original, or
+    // filled (the anonymiser's detections can differ a little).
+    // Grown by 2 pixels so a mask's rim counts as mask.
+    let mut inside = grow(&fill_map(out), w as usize, h as usize, 2);
     for m in &masks {
         for y in m.rows(h) {
             for x in m.row_span(y, w) {
