@@ -227,7 +227,7 @@ pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
             .ok_or("premature end of JPEG file")?;
         pos += len.max(2);
         match marker {
-            0xC0 | 0xC1 | 0xC2 => {
+            0xC0..=0xC2 => {
                 if frame.is_some() {
                     return Err("more than one frame header".into());
                 }
