@@ -173,3 +173,89 @@ fn a_jpeg_stored_as_the_profile_is_dropped_and_reported() {
         assert!(back.icc.is_none());
     }
 }
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut c = kind.to_vec();
+    c.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&c).to_be_bytes());
+    out
+}
+
+/// An animated PNG: the still image as frame 1, and a second frame (the
+/// same pixels, in `fdAT`).
+fn apng() -> Vec<u8> {
+    let img = RgbImage::from_pixel(8, 8, Rgb([10, 20, 30]));
+    let png = codec::encode(&img, None, Format::Png, None, &Default::default()).unwrap();
+    let ihdr_end = 8 + 12 + 13;
+    let idat_at = png.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+    let idat_len = u32::from_be_bytes(png[idat_at..idat_at + 4].try_into().unwrap()) as usize;
+    let idat_data = &png[idat_at + 8..idat_at + 8 + idat_len];
+    let fctl = |seq: u32| {
+        let mut d = seq.to_be_bytes().to_vec();
+        for v in [8u32, 8, 0, 0] {
+            d.extend_from_slice(&v.to_be_bytes());
+        }
+        d.extend_from_slice(&[0, 1, 0, 10, 0, 0]);
+        d
+    };
+    let mut out = png[..ihdr_end].to_vec();
+    let mut actl = 2u32.to_be_bytes().to_vec();
+    actl.extend_from_slice(&0u32.to_be_bytes());
+    out.extend(chunk(b"acTL", &actl));
+    out.extend(chunk(b"fcTL", &fctl(0)));
+    out.extend_from_slice(&png[ihdr_end..idat_at + 12 + idat_len]);
+    out.extend(chunk(b"fcTL", &fctl(1)));
+    let mut fdat = 2u32.to_be_bytes().to_vec();
+    fdat.extend_from_slice(idat_data);
+    out.extend(chunk(b"fdAT", &fdat));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+#[test]
+fn dropped_animation_frames_are_reported() {
+    let input = apng();
+    let out = run(&input, &Options::default());
+    assert_eq!(out.frames_dropped, 1);
+    assert!(out.metadata_removed().contains(&"frames"));
+    assert_eq!(metadata::frames(&out.bytes, Format::Png), 1);
+    assert!(!metadata::scan(&out.bytes, Format::Png).frames);
+    let still = codec::encode(
+        &RgbImage::new(8, 8),
+        None,
+        Format::Png,
+        None,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(run(&still, &Options::default()).frames_dropped, 0);
+}
+
+#[test]
+fn the_format_comes_from_the_content_not_the_name() {
+    // The core never sees a file name: a PNG is read and written as PNG
+    // whatever it was called.
+    let img = RgbImage::from_pixel(8, 8, Rgb([10, 20, 30]));
+    let png = codec::encode(&img, None, Format::Png, None, &Default::default()).unwrap();
+    let out = run(&png, &Options::default());
+    assert_eq!(out.format, Format::Png);
+    assert_eq!(codec::sniff(&out.bytes), Some(Format::Png));
+}
