@@ -2,11 +2,12 @@
 //! [`blindfold::audit::audit`] and the detector at its most thorough.
 
 use crate::cli::VerifyArgs;
-use crate::engine::{self, Engine};
+use crate::engine;
 use crate::inputs::{self, Kind, Placement};
 use anyhow::{Context, Result};
 use blindfold::audit::{Audit, AuditOptions, audit};
 use blindfold::detect::DetectConfig;
+use blindfold_infer::select::num_cpus;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,8 +34,9 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     let say = |m: &str| eprintln!("blindfold: {m}");
     let cfg = DetectConfig::thorough(args.threshold);
     cfg.validate().context("bad --threshold")?;
-    let engine = Engine::resolve(&args.engine, 1, &say)?;
-    let mut det = engine.detector_with_threads(&cfg, engine::num_cpus())?;
+    // One detector, every CPU.
+    let engine = engine::resolve(&args.engine, 1, &say)?;
+    let mut det = engine.detector_with_threads(&cfg, num_cpus())?;
     let opts = AuditOptions {
         max_changed_share: args.max_changed,
         ..AuditOptions::default()

@@ -73,6 +73,13 @@ pub struct Outcome {
     pub frames_dropped: u32,
     /// The damage let through by [`DecodeOptions::accept_damaged`], if any.
     pub damaged: Option<String>,
+    /// Kinds of metadata found in the input and not written out, as every
+    /// front end reports them (`gps`, `exif`, ..., `icc-text` when the
+    /// profile lost its text, `icc` when it was not written).
+    pub metadata_removed: Vec<&'static str>,
+    /// Metadata carried over (only ever `icc`: colour data only, unless
+    /// `keep_icc_as_is`).
+    pub metadata_kept: Vec<&'static str>,
     /// Time per stage, measured with the clock passed in.
     pub timings: Timings,
 }
@@ -94,30 +101,6 @@ pub enum IccAction {
     Unreadable,
     /// Written byte for byte (`keep_icc_as_is`).
     AsIs,
-}
-
-impl Outcome {
-    /// Kinds of metadata found in the input and not written out: the
-    /// identifying kinds, `icc-text` when a profile lost its text, `icc`
-    /// when a profile was not written.
-    pub fn metadata_removed(&self) -> Vec<&'static str> {
-        let mut removed = self.metadata_in.identifying();
-        match self.icc {
-            IccAction::TextRemoved => removed.push("icc-text"),
-            IccAction::Removed | IccAction::Unreadable => removed.push("icc"),
-            _ => {}
-        }
-        removed
-    }
-
-    /// Metadata written out: `icc` when a profile was (colour data only,
-    /// unless `keep_icc_as_is`).
-    pub fn metadata_kept(&self) -> Vec<&'static str> {
-        match self.icc {
-            IccAction::Kept | IccAction::TextRemoved | IccAction::AsIs => vec!["icc"],
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// The profile to write for `input` and what was done to it.
@@ -193,7 +176,10 @@ pub fn process(
         .zip(masks)
         .map(|(detection, mask)| Face { detection, mask })
         .collect();
+    let (metadata_removed, metadata_kept) = metadata_policy(&metadata_in, icc_action);
     Ok(Outcome {
+        metadata_removed,
+        metadata_kept,
         bytes,
         format: decoded.format,
         width: image.width(),
@@ -211,6 +197,26 @@ pub fn process(
             encode_ms: t4 - t3,
         },
     })
+}
+
+/// What happens to the metadata `found` in an input: everything identifying
+/// is removed; the colour profile is reported by what `icc` says became of
+/// it (`icc-text` removed when it lost its text, `icc` removed when it was
+/// not written, `icc` kept when it was). Returns the kinds removed and the
+/// kinds kept, for the report.
+pub fn metadata_policy(found: &Found, icc: IccAction) -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut removed = found.identifying();
+    let mut kept = Vec::new();
+    match icc {
+        IccAction::None => {}
+        IccAction::Kept | IccAction::AsIs => kept.push("icc"),
+        IccAction::TextRemoved => {
+            removed.push("icc-text");
+            kept.push("icc");
+        }
+        IccAction::Removed | IccAction::Unreadable => removed.push("icc"),
+    }
+    (removed, kept)
 }
 
 /// Check an encoded output: it must decode to the expected size and carry no

@@ -3,6 +3,7 @@
 
 mod backends;
 mod failclosed;
+mod golden;
 mod photos;
 mod support;
 mod video;

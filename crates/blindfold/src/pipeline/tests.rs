@@ -135,8 +135,8 @@ fn a_hostile_icc_profile_comes_out_as_colour_data_only() {
         assert_eq!(icc_in.as_deref(), Some(&hostile[..]), "{format:?}");
         let out = run(&input, &Options::default());
         assert_eq!(out.icc, IccAction::TextRemoved, "{format:?}");
-        assert_eq!(out.metadata_removed(), vec!["icc-text"]);
-        assert_eq!(out.metadata_kept(), vec!["icc"]);
+        assert_eq!(out.metadata_removed, vec!["icc-text"]);
+        assert_eq!(out.metadata_kept, vec!["icc"]);
         for t in PLANTED {
             assert!(!contains(&out.bytes, t), "{format:?}");
         }
@@ -168,7 +168,7 @@ fn a_jpeg_stored_as_the_profile_is_dropped_and_reported() {
         let input = codec::encode(&img, None, format, Some(&jpeg), &Default::default()).unwrap();
         let out = run(&input, &Options::default());
         assert_eq!(out.icc, IccAction::Unreadable, "{format:?}");
-        assert_eq!(out.metadata_removed(), vec!["icc"]);
+        assert_eq!(out.metadata_removed, vec!["icc"]);
         let back = codec::decode(&out.bytes, &Default::default()).unwrap();
         assert!(back.icc.is_none());
     }
@@ -235,7 +235,7 @@ fn dropped_animation_frames_are_reported() {
     let input = apng();
     let out = run(&input, &Options::default());
     assert_eq!(out.frames_dropped, 1);
-    assert!(out.metadata_removed().contains(&"frames"));
+    assert!(out.metadata_removed.contains(&"frames"));
     assert_eq!(metadata::frames(&out.bytes, Format::Png), 1);
     assert!(!metadata::scan(&out.bytes, Format::Png).frames);
     let still = codec::encode(
