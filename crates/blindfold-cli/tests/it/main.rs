@@ -5,5 +5,7 @@ mod backends;
 mod failclosed;
 mod golden;
 mod photos;
+mod safety;
 mod support;
 mod video;
+mod video_safety;
