@@ -194,9 +194,17 @@ pub struct OutputArgs {
     #[arg(long)]
     pub drop_icc: bool,
 
-    /// Write outputs of damaged inputs too (a video whose decoder reports
-    /// errors in its data). Without it such a file fails and nothing is
-    /// written for it; damaged parts may come out garbled.
+    /// Write the ICC profile byte for byte (by default it is rebuilt from
+    /// its colour data only: its text, device fields and private tags can
+    /// identify a person, place or camera).
+    #[arg(long, conflicts_with = "drop_icc")]
+    pub keep_icc_as_is: bool,
+
+    /// Write outputs of damaged inputs too: a JPEG whose data is cut short,
+    /// has bad codes or restart markers out of order, a video whose decoder
+    /// reports errors in its data. Without it such a file fails and nothing
+    /// is written for it; damaged parts may come out garbled, and the report
+    /// says what was wrong.
     #[arg(long)]
     pub accept_damaged: bool,
 
@@ -233,12 +241,46 @@ pub struct VideoArgs {
     pub lookahead: Option<usize>,
 }
 
-/// Model management.
+/// Model management and audits.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Download, check and cache the model (and ONNX Runtime), or show them.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Audit anonymised photos: faces left (in the pixels or the alpha),
+    /// identifying metadata (ICC text and extra frames included), and with
+    /// --originals the share of pixels changed outside the masks. Exit 1 if
+    /// anything is found.
+    Verify(VerifyArgs),
+}
+
+/// `blindfold verify ...`
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Anonymised photos, folders (searched recursively) or glob patterns.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// Print one JSON object per file on stdout (JSON Lines), then a summary.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Detector threshold for residual faces (the detector runs every pass,
+    /// mirrored too).
+    #[arg(long, default_value_t = 0.3, value_name = "F")]
+    pub threshold: f32,
+
+    /// Folder of the original photos (same file names, with or without
+    /// the .anon suffix): report the share of pixels changed outside masks.
+    #[arg(long, value_name = "DIR")]
+    pub originals: Option<PathBuf>,
+
+    /// Share of pixels outside the masks that may change (re-encoding).
+    #[arg(long, default_value_t = 0.01, value_name = "F")]
+    pub max_changed: f64,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// `blindfold model ...`

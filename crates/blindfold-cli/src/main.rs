@@ -13,6 +13,7 @@ mod outputs;
 mod photo;
 mod report;
 mod signals;
+mod verify;
 mod video;
 
 use anyhow::{Context, Result};
@@ -110,8 +111,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    if let Some(Command::Model(cmd)) = &cli.command {
-        return model_command(cmd);
+    match &cli.command {
+        Some(Command::Model(cmd)) => return model_command(cmd),
+        Some(Command::Verify(args)) => return verify::run(args),
+        None => {}
     }
     let place = if cli.in_place {
         Placement::InPlace
@@ -156,12 +159,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let opts = Options {
         decode: DecodeOptions {
             max_pixels: cli.output_opts.max_pixels,
+            accept_damaged: cli.output_opts.accept_damaged,
         },
         mask,
         mode,
         encode: EncodeOptions {
             jpeg_quality: cli.output_opts.quality,
             keep_icc: !cli.output_opts.drop_icc,
+            keep_icc_as_is: cli.output_opts.keep_icc_as_is,
         },
         seed: 0,
     };
