@@ -194,13 +194,14 @@ impl Engine {
     fn probe_ort(&self, lib: &Path) -> Result<(), String> {
         #[cfg(feature = "ort")]
         {
-            let b = ort_backend(&self.model, lib, self.threads, self.provider()).map_err(
-                |e| match e {
-                    // Said once: the caller wraps it in SelectError::Ort again.
-                    SelectError::Ort(why) => why,
-                    other => other.to_string(),
-                },
-            )?;
+            let b =
+                ort_backend(&self.model, lib, self.threads, self.provider()).map_err(
+                    |e| match e {
+                        // Said once: the caller wraps it in SelectError::Ort again.
+                        SelectError::Ort(why) => why,
+                        other => other.to_string(),
+                    },
+                )?;
             *self.spare.lock().expect("spare lock") = Some(b);
             Ok(())
         }
