@@ -68,11 +68,12 @@ impl PhotoResult {
 #[pymethods]
 impl Anonymizer {
     /// Load the model (fetching it into the CLI's cache on first use unless
-    /// ``offline``) and make ``jobs`` detectors.
+    /// ``offline``) and make ``jobs`` detectors, each running on ``threads``
+    /// threads (default: the CPUs shared out between the jobs).
     #[new]
     #[pyo3(signature = (
         model=None, backend="auto", mode="noise", threshold=None, fast=false, grow=None,
-        shape="ellipse", jobs=None, offline=false, ort_lib=None, quality=92, keep_icc=true,
+        shape="ellipse", jobs=None, threads=None, offline=false, ort_lib=None, quality=92, keep_icc=true,
         max_pixels=100_000_000
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -86,6 +87,7 @@ impl Anonymizer {
         grow: Option<f32>,
         shape: &str,
         jobs: Option<usize>,
+        threads: Option<usize>,
         offline: bool,
         ort_lib: Option<PathBuf>,
         quality: u8,
@@ -116,8 +118,8 @@ impl Anonymizer {
         if !(1..=100).contains(&quality) {
             return Err(ConfigError::new_err("quality must be within 1..100"));
         }
-        if jobs == Some(0) {
-            return Err(ConfigError::new_err("jobs must be at least 1"));
+        if jobs == Some(0) || threads == Some(0) {
+            return Err(ConfigError::new_err("jobs and threads must be at least 1"));
         }
         if mode.is_reversible() {
             PyErr::warn(
@@ -151,7 +153,7 @@ impl Anonymizer {
                     Choice::Rten => Err("rten was asked for".to_string()),
                     _ => blindfold_models::ort_lib_or_reason(ort_lib.as_deref(), !offline, &quiet),
                 };
-                let threads = (num_cpus() / jobs).max(1);
+                let threads = threads.unwrap_or((num_cpus() / jobs).max(1));
                 let engine = Engine::new(&model, lib, choice, threads).map_err(Failure::Select)?;
                 let pool = Pool::new(&engine, &cfg, jobs).map_err(Failure::Select)?;
                 Ok::<_, Failure>((engine, pool))

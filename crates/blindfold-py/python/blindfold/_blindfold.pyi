@@ -74,6 +74,7 @@ class Anonymizer:
         grow: Optional[float] = None,
         shape: Shape = "ellipse",
         jobs: Optional[int] = None,
+        threads: Optional[int] = None,
         offline: bool = False,
         ort_lib: Union[str, PathLike, None] = None,
         quality: int = 92,
@@ -82,7 +83,8 @@ class Anonymizer:
     ) -> None:
         """Load the model (`model`, else $BLINDFOLD_MODEL, else the CLI's cache, fetched on
         first use unless `offline`) and make `jobs` detectors (default: one per CPU that
-        memory allows). `backend="ort-cuda"` needs a GPU build of ONNX Runtime
+        memory allows), each on `threads` threads (default: CPUs / jobs; set 1 per actor
+        when several processes share a machine). `backend="ort-cuda"` needs a GPU build of ONNX Runtime
         (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one."""
     @property
     def backend(self) -> str:
