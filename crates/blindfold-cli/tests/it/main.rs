@@ -2,6 +2,9 @@
 //! Tests that need the real model fetch it once into the cache (see `support`).
 
 mod backends;
+mod golden;
 mod photos;
+mod safety;
 mod support;
 mod video;
+mod video_safety;
