@@ -1,6 +1,7 @@
 """Type stubs for the compiled extension module (re-exported by blindfold)."""
 
 from os import PathLike
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -96,7 +97,7 @@ class Anonymizer:
     def jobs(self) -> int:
         """How many detectors there are (calls that can run at once)."""
     @property
-    def model(self) -> str:
+    def model(self) -> Path:
         """The prepared model file in use."""
     def anonymize(self, data: bytes) -> Result:
         """Anonymise one encoded photo (JPEG, PNG, WebP, TIFF, BMP); raises an Error
