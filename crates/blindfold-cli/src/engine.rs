@@ -54,6 +54,7 @@ pub fn resolve(a: &EngineArgs, jobs: usize, say: &dyn Fn(&str)) -> Result<Engine
     let choice = match a.backend {
         BackendArg::Auto => Choice::Auto,
         BackendArg::Ort => Choice::Ort,
+        BackendArg::OrtCuda => Choice::OrtCuda,
         BackendArg::Rten => Choice::Rten,
     };
     let ort_lib = match choice {
