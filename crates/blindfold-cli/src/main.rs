@@ -7,19 +7,17 @@
 mod cli;
 mod engine;
 mod inputs;
-mod model;
 mod photo;
 mod report;
 mod video;
-mod write;
 
 use anyhow::Result;
 use blindfold::anonymize::MaskSpec;
 use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::pipeline::Options;
+use blindfold_infer::select::{Pool, default_workers, mem_available, num_cpus};
 use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command, ModelCommand};
-use engine::{Engine, Pool};
 use indicatif::{ProgressBar, ProgressStyle};
 use inputs::{Job, Kind, Placement};
 use report::{FileReport, Summary};
@@ -31,7 +29,7 @@ use std::time::Instant;
 /// Parse the flags; `--help` also shows the detection defaults and presets.
 fn parse_args() -> Cli {
     let d = blindfold::detect::DetectConfig::default();
-    let f = engine::fast_config();
+    let f = blindfold::detect::DetectConfig::fast();
     let defaults = format!(
         "Detection defaults: --threshold {} --scales {} --overview {} --coarse-overview {} \
          --tile {} --upscaled-tile {} --upscaled-gate {} --flip {} --fusion {} --grow {}\n\
@@ -154,8 +152,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let workers = match cli.engine.jobs {
         Some(j) => j,
         None => {
-            let (cpus, per) = (engine::num_cpus(), engine::worker_memory(&cfg));
-            let fit = engine::default_workers(cpus, engine::mem_available(), per);
+            let (cpus, per) = (num_cpus(), cfg.worker_memory());
+            let fit = default_workers(cpus, mem_available(), per);
             let wanted = cpus.min(n_photos);
             if fit < wanted {
                 say(&format!(
@@ -167,8 +165,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     .clamp(1, n_photos.max(1));
-    let engine = Engine::resolve(&cli.engine, workers, &say)?;
-    if let Some(why) = &engine.fallback_reason
+    let engine = engine::resolve(&cli.engine, workers, &say)?;
+    if let Some(why) = engine.fallback_reason()
         && !cli.quiet
     {
         eprintln!("blindfold: ONNX Runtime not used ({why}); using rten, which is slower");
@@ -195,10 +193,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 for _ in 0..workers {
                     let tx = tx.clone();
                     let next = &next;
-                    let (photos, pool, opts) = (&photos, &pool, &opts);
+                    let (photos, pool, opts, backend) = (&photos, &pool, &opts, engine.backend());
                     w.spawn(move || {
                         while let Some(job) = photos.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            let rep = photo_job(job, pool, opts, cli.dry_run, engine.backend);
+                            let rep = photo_job(job, pool, opts, cli.dry_run, backend);
                             let _ = tx.send(rep);
                         }
                     });
@@ -251,7 +249,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     } else if !cli.quiet {
         eprintln!(
             "blindfold: {ok} of {files} files done, {failed} failed, {:.1} s ({})",
-            summary.seconds, engine.backend
+            summary.seconds,
+            engine.backend()
         );
     }
     Ok(if failed == 0 {
@@ -312,7 +311,7 @@ fn model_command(cmd: &ModelCommand) -> Result<ExitCode> {
     let say = |m: &str| eprintln!("blindfold: {m}");
     match cmd {
         ModelCommand::Fetch { force } => {
-            let (m, lib) = model::fetch_all(*force, &say)?;
+            let (m, lib) = blindfold_models::fetch_all(*force, &say)?;
             println!("model: {}", m.display());
             match lib {
                 Some(l) => println!("onnxruntime: {}", l.display()),
@@ -320,7 +319,7 @@ fn model_command(cmd: &ModelCommand) -> Result<ExitCode> {
             }
         }
         ModelCommand::Path { model } => {
-            let m = model::model_path(model.as_deref(), false, &say)?;
+            let m = blindfold_models::model_path(model.as_deref(), false, &say)?;
             println!("{}", m.display());
         }
     }

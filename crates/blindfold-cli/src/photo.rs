@@ -1,11 +1,11 @@
 //! One photo: read, anonymise (fail closed), write atomically.
 
 use crate::inputs::Job;
-use crate::report::PhotoReport;
-use crate::write::atomic_write;
 use anyhow::{Context, Result};
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::{self, Options};
+use blindfold::report::PhotoReport;
+use blindfold_models::write_atomic;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Instant;
 
@@ -26,9 +26,9 @@ pub fn run(
     };
     let out = pipeline::process(&bytes, det, &opts, dry_run, &clock)?;
     if !dry_run {
-        atomic_write(&job.output, &out.bytes)?;
+        write_atomic(&job.output, &out.bytes)?;
     }
-    Ok(PhotoReport::new(&out, opts.encode.keep_icc))
+    Ok(PhotoReport::from(&out))
 }
 
 /// An unpredictable seed for the noise fill, so noise cannot be replayed.

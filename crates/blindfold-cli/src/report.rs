@@ -1,6 +1,6 @@
 //! The per-file report printed with `--json`.
 
-use blindfold::pipeline::{Face, Outcome, Timings};
+use blindfold::report::PhotoReport;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -71,52 +71,6 @@ impl FileReport {
             photo: None,
             video: None,
             total_ms,
-        }
-    }
-}
-
-/// Photo details.
-#[derive(Serialize, Debug)]
-pub struct PhotoReport {
-    /// jpeg, png, webp, tiff or bmp.
-    pub format: blindfold::codec::Format,
-    /// Upright width.
-    pub width: u32,
-    /// Upright height.
-    pub height: u32,
-    /// EXIF orientation that was applied to the pixels (1 = none).
-    pub orientation: u8,
-    /// Every face masked: box, score and the mask as drawn.
-    pub faces: Vec<Face>,
-    /// Kinds of identifying metadata found in the input and not written out.
-    pub metadata_removed: Vec<&'static str>,
-    /// Metadata carried over (only ever `icc`).
-    pub metadata_kept: Vec<&'static str>,
-    /// Milliseconds per stage.
-    pub timings: Timings,
-}
-
-impl PhotoReport {
-    /// Build from a pipeline outcome.
-    pub fn new(o: &Outcome, keep_icc: bool) -> Self {
-        let mut removed = o.metadata_in.identifying();
-        let mut kept = Vec::new();
-        if o.metadata_in.icc {
-            if keep_icc {
-                kept.push("icc");
-            } else {
-                removed.push("icc");
-            }
-        }
-        PhotoReport {
-            format: o.format,
-            width: o.width,
-            height: o.height,
-            orientation: o.orientation,
-            faces: o.faces.clone(),
-            metadata_removed: removed,
-            metadata_kept: kept,
-            timings: o.timings,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Videos: hand the file to `blindfold-video` with a detector from the pool.
 
 use crate::cli::Cli;
-use crate::engine::{self, Engine};
+use crate::engine;
 use crate::inputs::Job;
 use crate::report::FileReport;
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::Options;
+use blindfold_infer::select::{Engine, num_cpus};
 use blindfold_video::{TrackerConfig, VideoOptions, anonymize_video};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
@@ -34,11 +35,11 @@ pub fn options(cli: &Cli, opts: &Options) -> VideoOptions {
 /// across frames recovers much of what it adds on photos, and it would more
 /// than halve the frame rate of a 1080p video.
 pub fn detect_config(cli: &Cli) -> anyhow::Result<blindfold::detect::DetectConfig> {
-    let mut c = engine::detect_config(&cli.detect)?;
-    if cli.detect.scales.is_none() && !cli.detect.fast {
-        c.scales.retain(|s| *s <= 1.0);
-    }
-    Ok(c)
+    let c = engine::detect_config(&cli.detect)?;
+    Ok(match cli.detect.scales.is_none() && !cli.detect.fast {
+        true => c.for_video(),
+        false => c,
+    })
 }
 
 /// The one detector used for videos, made on first use.
@@ -53,7 +54,7 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
     let res = (|| {
         if guard.is_none() {
             let cfg = detect_config(cli)?;
-            *guard = Some(engine.detector_with_threads(&cfg, engine::num_cpus())?);
+            *guard = Some(engine.detector_with_threads(&cfg, num_cpus())?);
         }
         let det = guard.as_mut().expect("detector was just made").as_mut();
         if cli.dry_run {
@@ -77,7 +78,7 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
     })();
     bar.finish_and_clear();
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let backend = engine.backend;
+    let backend = engine.backend();
     match res {
         Ok(rep) => FileReport {
             video: serde_json::to_value(&rep).ok(),

@@ -5,13 +5,6 @@
 use blindfold::Error;
 use blindfold::detect::Tensor4;
 
-/// Input name of the CenterFace network.
-pub(crate) const INPUT: &str = "input.1";
-/// Output names: heatmap, log scale, offset.
-pub(crate) const OUTPUTS: [&str; 3] = ["537", "538", "539"];
-/// Channels of each output, in the order of [`OUTPUTS`].
-const CHANNELS: [usize; 3] = [1, 2, 2];
-
 /// Reject an input the network cannot take: `[n, 3, H, W]` with `n >= 1` and
 /// `H`, `W` positive multiples of 32, and exactly as many values.
 pub(crate) fn input(t: &Tensor4) -> Result<(), Error> {
@@ -38,24 +31,29 @@ pub(crate) fn input(t: &Tensor4) -> Result<(), Error> {
     Ok(())
 }
 
-/// Turn one raw output into a [`Tensor4`], checking it against the input:
-/// `[n, channels, H/4, W/4]`, every value finite.
+/// Turn one raw output named `name` into a [`Tensor4`]: four dimensions,
+/// the input's batch size, as many values as the shape says, every value
+/// finite. What the shape must be beyond that is the model adapter's check.
 pub(crate) fn output(
-    index: usize,
+    name: &str,
     input: [usize; 4],
     shape: &[usize],
     data: Vec<f32>,
 ) -> Result<Tensor4, Error> {
-    let name = OUTPUTS[index];
-    let want = [input[0], CHANNELS[index], input[2] / 4, input[3] / 4];
-    if shape != want {
+    let Ok(shape4) = <[usize; 4]>::try_from(shape) else {
         return Err(Error::BadOutput(format!(
-            "output {name} has shape {shape:?}, expected {want:?}"
+            "output {name} has shape {shape:?}, expected 4 dimensions"
+        )));
+    };
+    if shape4[0] != input[0] {
+        return Err(Error::BadOutput(format!(
+            "output {name} has batch {}, expected {}",
+            shape4[0], input[0]
         )));
     }
-    if data.len() != want.iter().product::<usize>() {
+    if shape4.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(data.len()) {
         return Err(Error::BadOutput(format!(
-            "output {name} has {} values for shape {want:?}",
+            "output {name} has {} values for shape {shape:?}",
             data.len()
         )));
     }
@@ -64,7 +62,10 @@ pub(crate) fn output(
             "output {name} has non-finite values"
         )));
     }
-    Ok(Tensor4 { data, shape: want })
+    Ok(Tensor4 {
+        data,
+        shape: shape4,
+    })
 }
 
 #[cfg(test)]
@@ -102,21 +103,17 @@ mod tests {
     #[test]
     fn checks_output() {
         let inp = [2, 3, 64, 32];
-        let ok = output(1, inp, &[2, 2, 16, 8], vec![0.5; 2 * 2 * 16 * 8]).unwrap();
+        let ok = output("538", inp, &[2, 2, 16, 8], vec![0.5; 2 * 2 * 16 * 8]).unwrap();
         assert_eq!(ok.shape, [2, 2, 16, 8]);
-        assert!(matches!(
-            output(0, inp, &[2, 2, 16, 8], vec![0.0; 512]),
-            Err(Error::BadOutput(_))
-        ));
-        assert!(matches!(
-            output(0, inp, &[2, 1, 16, 8], vec![0.0; 10]),
-            Err(Error::BadOutput(_))
-        ));
+        let bad = |shape: &[usize], data: Vec<f32>| {
+            matches!(output("537", inp, shape, data), Err(Error::BadOutput(_)))
+        };
+        assert!(bad(&[2, 2, 16, 8], vec![0.0; 512]), "too few values");
+        assert!(bad(&[2, 1, 16, 8], vec![0.0; 10]), "too few values");
+        assert!(bad(&[1, 1, 16, 8], vec![0.0; 128]), "wrong batch");
+        assert!(bad(&[2, 16, 8], vec![0.0; 256]), "three dimensions");
         let mut nan = vec![0.0; 256];
         nan[7] = f32::NAN;
-        assert!(matches!(
-            output(0, inp, &[2, 1, 16, 8], nan),
-            Err(Error::BadOutput(_))
-        ));
+        assert!(bad(&[2, 1, 16, 8], nan), "NaN");
     }
 }

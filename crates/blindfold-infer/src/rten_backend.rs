@@ -6,26 +6,28 @@ use std::path::Path;
 use std::sync::Arc;
 
 use blindfold::Error;
-use blindfold::detect::{Backend, ModelOutput, Tensor4};
+use blindfold::detect::{Backend, ModelSpec, Tensor4};
 use rten::{Model, ModelOptions, NodeId, RunOptions, ThreadPool, Value};
 use rten_tensor::NdTensorView;
 use rten_tensor::prelude::*;
 
 use crate::check;
 
-/// The CenterFace network run by rten.
+/// A network run by rten.
 pub struct RtenBackend {
     model: Model,
+    spec: ModelSpec,
     input: NodeId,
-    outputs: [NodeId; 3],
+    outputs: Vec<NodeId>,
     pool: Option<Arc<ThreadPool>>,
 }
 
 impl RtenBackend {
-    /// A backend for the prepared model in `model` (ONNX bytes). It runs on
-    /// rten's shared thread pool (one thread per physical core, or
-    /// `RTEN_NUM_THREADS`); see [`RtenBackend::with_threads`].
-    pub fn new(model: Vec<u8>) -> Result<Self, Error> {
+    /// A backend for the prepared model in `model` (ONNX bytes) whose
+    /// inputs and outputs `spec` names. It runs on rten's shared thread pool
+    /// (one thread per physical core, or `RTEN_NUM_THREADS`); see
+    /// [`RtenBackend::with_threads`].
+    pub fn new(model: Vec<u8>, spec: ModelSpec) -> Result<Self, Error> {
         // Prepacked weights: a little more memory, faster runs.
         let model = ModelOptions::with_all_ops()
             .prepack_weights(true)
@@ -36,14 +38,15 @@ impl RtenBackend {
                 .node_id(name)
                 .map_err(|e| Error::Inference(format!("rten: model has no node {name}: {e}")))
         };
-        let input = id(check::INPUT)?;
-        let outputs = [
-            id(check::OUTPUTS[0])?,
-            id(check::OUTPUTS[1])?,
-            id(check::OUTPUTS[2])?,
-        ];
+        let input = id(spec.input)?;
+        let outputs = spec
+            .outputs
+            .iter()
+            .map(|n| id(n))
+            .collect::<Result<_, _>>()?;
         Ok(RtenBackend {
             model,
+            spec,
             input,
             outputs,
             pool: None,
@@ -51,10 +54,10 @@ impl RtenBackend {
     }
 
     /// Like [`RtenBackend::new`], reading the model from a file.
-    pub fn from_file(model: &Path) -> Result<Self, Error> {
+    pub fn from_file(model: &Path, spec: ModelSpec) -> Result<Self, Error> {
         let bytes = std::fs::read(model)
             .map_err(|e| Error::Inference(format!("cannot read model {}: {e}", model.display())))?;
-        Self::new(bytes)
+        Self::new(bytes, spec)
     }
 
     /// Run on a thread pool of its own with `threads` threads instead of the
@@ -65,13 +68,12 @@ impl RtenBackend {
     }
 }
 
-fn take(value: Value, index: usize, input: [usize; 4]) -> Result<Tensor4, Error> {
-    let name = check::OUTPUTS[index];
+fn take(value: Value, name: &str, input: [usize; 4]) -> Result<Tensor4, Error> {
     let tensor = value
         .into_tensor::<f32>()
         .ok_or_else(|| Error::BadOutput(format!("output {name} is not f32")))?;
     let shape = tensor.shape().to_vec();
-    check::output(index, input, &shape, tensor.into_data())
+    check::output(name, input, &shape, tensor.into_data())
 }
 
 impl Backend for RtenBackend {
@@ -79,35 +81,40 @@ impl Backend for RtenBackend {
         "rten"
     }
 
-    fn run(&mut self, input: &Tensor4) -> Result<ModelOutput, Error> {
+    fn run(&mut self, input: &Tensor4) -> Result<Vec<Tensor4>, Error> {
         check::input(input)?;
         let view = NdTensorView::try_from_data(input.shape, input.data.as_slice())
             .map_err(|e| Error::Inference(format!("rten input: {e}")))?;
         let options = RunOptions::default().with_thread_pool(self.pool.clone());
-        let [heatmap, scale, offset] = self
+        let values = self
             .model
-            .run_n(vec![(self.input, view.into())], self.outputs, Some(options))
+            .run(
+                vec![(self.input, view.into())],
+                &self.outputs,
+                Some(options),
+            )
             .map_err(|e| Error::Inference(format!("rten: {e}")))?;
-        Ok(ModelOutput {
-            heatmap: take(heatmap, 0, input.shape)?,
-            scale: take(scale, 1, input.shape)?,
-            offset: take(offset, 2, input.shape)?,
-        })
+        values
+            .into_iter()
+            .zip(self.spec.outputs)
+            .map(|(v, name)| take(v, name, input.shape))
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blindfold::detect::CENTERFACE;
 
     #[test]
     fn garbage_is_not_a_model() {
         assert!(matches!(
-            RtenBackend::new(b"not a model at all".to_vec()),
+            RtenBackend::new(b"not a model at all".to_vec(), CENTERFACE),
             Err(Error::Inference(_))
         ));
         assert!(matches!(
-            RtenBackend::new(Vec::new()),
+            RtenBackend::new(Vec::new(), CENTERFACE),
             Err(Error::Inference(_))
         ));
     }
@@ -115,7 +122,7 @@ mod tests {
     #[test]
     fn missing_file_is_an_error() {
         assert!(matches!(
-            RtenBackend::from_file(Path::new("/nonexistent/centerface.onnx")),
+            RtenBackend::from_file(Path::new("/nonexistent/centerface.onnx"), CENTERFACE),
             Err(Error::Inference(_))
         ));
     }

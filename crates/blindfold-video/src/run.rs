@@ -25,10 +25,11 @@ use crate::verify::{self, Expect};
 use blindfold::anonymize::{self, Mask, Mode};
 use blindfold::detect::FaceDetector;
 use blindfold::image::RgbImage;
+use blindfold_models::atomic::{DEFAULT_MODE, TempFile};
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
@@ -59,10 +60,19 @@ pub fn anonymize_video(
             info.width, info.height, opts.max_pixels
         ))));
     }
-    let tmp = TempPath::new(output).map_err(|e| fail(ErrorKind::Io(e)))?;
-    let mut report =
-        run(input, &info, container, &tmp.0, detector, opts, progress).map_err(fail)?;
-    tmp.persist(output).map_err(|e| fail(ErrorKind::Io(e)))?;
+    let tmp = TempFile::beside(output).map_err(|e| fail(ErrorKind::Io(e)))?;
+    let mut report = run(
+        input,
+        &info,
+        container,
+        tmp.path(),
+        detector,
+        opts,
+        progress,
+    )
+    .map_err(fail)?;
+    tmp.persist(output, DEFAULT_MODE)
+        .map_err(|e| fail(ErrorKind::Io(e)))?;
     report.timings.wall_ms = start.elapsed().as_secs_f64() * 1e3;
     report.timings.fps = report.frames as f64 / start.elapsed().as_secs_f64().max(1e-9);
     Ok(report)
@@ -347,45 +357,4 @@ fn write_frames(mut w: impl Write, mode: Mode, rx: Receiver<Job>) -> Result<u64,
     }
     w.flush().map_err(|e| e.to_string())?;
     Ok(count)
-}
-
-/// A temp file next to the output, removed on drop unless persisted.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(output: &Path) -> std::io::Result<TempPath> {
-        let dir = match output.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = output
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for i in 0..100u32 {
-            let p = dir.join(format!(".{name}.{}-{i}.blindfold-tmp", std::process::id()));
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&p)
-            {
-                Ok(_) => return Ok(TempPath(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::other("cannot create a temp file"))
-    }
-
-    fn persist(self, to: &Path) -> std::io::Result<()> {
-        std::fs::rename(&self.0, to)?;
-        std::mem::forget(self);
-        Ok(())
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }

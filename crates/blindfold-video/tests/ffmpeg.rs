@@ -2,10 +2,10 @@
 //! detector. They need `ffmpeg` and `ffprobe` on PATH (CI installs them);
 //! set `BLINDFOLD_SKIP_FFMPEG_TESTS=1` to skip them where they are missing.
 
+use blindfold::BBox;
 use blindfold::anonymize::Mode;
-use blindfold::detect::FaceDetector;
 use blindfold::image::RgbImage;
-use blindfold::{BBox, Detection};
+use blindfold::testing::{Script, ScriptedDetector};
 use blindfold_video::{ErrorKind, VideoOptions, anonymize_video};
 use serde_json::Value;
 use std::path::Path;
@@ -14,39 +14,29 @@ use std::process::Command;
 /// The square drawn into test clips, where the fake detector "finds a face".
 const SQUARE: (u32, u32, u32) = (100, 80, 60);
 
-/// Reports the square on even frames only, so odd frames need tracking.
-struct EvenFrames {
-    frame: u64,
-    fail_at: Option<u64>,
+fn square() -> BBox {
+    let (x, y, s) = SQUARE;
+    BBox::from_xywh(x as f32, y as f32, s as f32, s as f32)
 }
 
-impl FaceDetector for EvenFrames {
-    fn backend_name(&self) -> &str {
-        "fake"
-    }
-    fn detect(&mut self, _: &RgbImage) -> Result<Vec<Detection>, blindfold::Error> {
-        let f = self.frame;
-        self.frame += 1;
-        if Some(f) == self.fail_at {
+/// Reports the square on even frames only, so odd frames need tracking; fails
+/// on frame `fail_at`.
+fn even_frames(
+    fail_at: Option<u64>,
+) -> ScriptedDetector<impl FnMut(u64, &RgbImage) -> Script + Send> {
+    ScriptedDetector::new(move |f, _| {
+        if Some(f) == fail_at {
             return Err(blindfold::Error::Inference("fake failure".into()));
         }
-        let (x, y, s) = SQUARE;
-        Ok(if f.is_multiple_of(2) {
-            vec![Detection {
-                bbox: BBox::from_xywh(x as f32, y as f32, s as f32, s as f32),
-                score: 0.9,
-            }]
-        } else {
-            vec![]
+        Ok(match f.is_multiple_of(2) {
+            true => vec![square()],
+            false => vec![],
         })
-    }
+    })
 }
 
-fn fake() -> EvenFrames {
-    EvenFrames {
-        frame: 0,
-        fail_at: None,
-    }
+fn fake() -> ScriptedDetector<impl FnMut(u64, &RgbImage) -> Script + Send> {
+    even_frames(None)
 }
 
 fn have_ffmpeg() -> bool {
@@ -289,10 +279,7 @@ fn detector_failure_fails_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
     make_clip(&input, &[]);
-    let mut det = EvenFrames {
-        frame: 0,
-        fail_at: Some(30),
-    };
+    let mut det = even_frames(Some(30));
     let err = anonymize_video(&input, &output, &mut det, &opts(), &mut |_| {}).unwrap_err();
     assert!(
         matches!(err.kind, ErrorKind::Detect { frame: 30, .. }),
@@ -499,27 +486,13 @@ fn detect_every_second_frame_still_masks_all() {
     let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
     make_clip(&input, &[]);
     // Finds the square on every call; called only on even frames.
-    struct Always(u64);
-    impl FaceDetector for Always {
-        fn backend_name(&self) -> &str {
-            "always"
-        }
-        fn detect(&mut self, _: &RgbImage) -> Result<Vec<Detection>, blindfold::Error> {
-            self.0 += 1;
-            let (x, y, s) = SQUARE;
-            Ok(vec![Detection {
-                bbox: BBox::from_xywh(x as f32, y as f32, s as f32, s as f32),
-                score: 0.9,
-            }])
-        }
-    }
-    let mut det = Always(0);
+    let mut det = ScriptedDetector::new(|_, _| Ok(vec![square()]));
     let o = VideoOptions {
         detect_every: 2,
         ..opts()
     };
     let report = anonymize_video(&input, &output, &mut det, &o, &mut |_| {}).unwrap();
-    assert_eq!(det.0, 25);
+    assert_eq!(det.calls(), 25);
     assert_eq!(report.frames_with_masks, 50);
     assert_eq!(report.tracks.len(), 1);
     let (x, y, s) = SQUARE;

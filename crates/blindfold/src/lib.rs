@@ -11,7 +11,10 @@
 //! - [`codec`]: decoding (with EXIF orientation and a pixel limit) and
 //!   re-encoding in the input's format, keeping only the ICC profile.
 //! - [`metadata`]: what identifying metadata an encoded file carries.
-//! - [`pipeline`]: the whole job for one encoded image, failing closed.
+//! - [`pipeline`]: the whole job for one encoded image, failing closed, and
+//!   the metadata policy every front end reports.
+//! - [`report`]: the report of one photo, the same in every front end.
+//! - [`track`]: face tracks across the frames of a video (pure logic).
 //!
 //! blindfold never infers identity, ethnicity, gender, age or emotion, and
 //! never compares faces. It finds faces only to remove them.
@@ -23,6 +26,10 @@ pub mod error;
 pub mod geom;
 pub mod metadata;
 pub mod pipeline;
+pub mod report;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+pub mod track;
 
 pub use error::Error;
 pub use geom::{BBox, Detection};

@@ -65,6 +65,11 @@ pub struct Outcome {
     /// Metadata found in the input. Everything in `identifying()` was removed;
     /// `icc` was kept when `encode.keep_icc` is set.
     pub metadata_in: Found,
+    /// Kinds of metadata found in the input and not written out, as every
+    /// front end reports them (`gps`, `exif`, ..., and `icc` when dropped).
+    pub metadata_removed: Vec<&'static str>,
+    /// Metadata carried over (only ever `icc`).
+    pub metadata_kept: Vec<&'static str>,
     /// Time per stage, measured with the clock passed in.
     pub timings: Timings,
 }
@@ -156,7 +161,10 @@ fn finish(
         .zip(masks)
         .map(|(detection, mask)| Face { detection, mask })
         .collect();
+    let (metadata_removed, metadata_kept) = metadata_policy(&metadata_in, opts.encode.keep_icc);
     Ok(Outcome {
+        metadata_removed,
+        metadata_kept,
         bytes,
         format: decoded.format,
         width: image.width(),
@@ -171,6 +179,22 @@ fn finish(
             encode_ms: t4 - t3,
         },
     })
+}
+
+/// What happens to the metadata `found` in an input: everything identifying
+/// is removed, and the ICC colour profile is kept when `keep_icc` is set.
+/// Returns the kinds removed and the kinds kept, for the report.
+pub fn metadata_policy(found: &Found, keep_icc: bool) -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut removed = found.identifying();
+    let mut kept = Vec::new();
+    if found.icc {
+        if keep_icc {
+            kept.push("icc");
+        } else {
+            removed.push("icc");
+        }
+    }
+    (removed, kept)
 }
 
 /// Check an encoded output: it must decode to the expected size and carry no

@@ -5,7 +5,9 @@
 #![cfg(all(feature = "ort", feature = "rten"))]
 
 use crate::support::*;
-use blindfold::detect::{Backend, CenterFace, DetectConfig, FaceDetector, ModelOutput, Tensor4};
+use blindfold::detect::{
+    Backend, CENTERFACE, CenterFace, DetectConfig, FaceDetector, ModelOutput, Tensor4,
+};
 use blindfold::{BBox, Detection, Error};
 use blindfold_infer::ort_backend::{OrtBackend, ort_available};
 use blindfold_infer::rten_backend::RtenBackend;
@@ -24,11 +26,11 @@ fn ort(threads: usize) -> Option<OrtBackend> {
         eprintln!("no ONNX Runtime library for this platform; ORT checks skipped");
         return None;
     };
-    Some(OrtBackend::new(&model(), &lib, threads).expect("ORT backend"))
+    Some(OrtBackend::new(&model(), CENTERFACE, &lib, threads).expect("ORT backend"))
 }
 
 fn rten() -> RtenBackend {
-    RtenBackend::new(model()).expect("rten backend")
+    RtenBackend::new(model(), CENTERFACE).expect("rten backend")
 }
 
 /// Images as one NCHW batch, RGB 0..255 (all the same size).
@@ -81,8 +83,8 @@ fn raw_outputs_agree() {
     let mut rten = rten();
     // A batch of two: the portrait (512x512) and a faceless canvas.
     let input = batch(&[&astronaut(), &canvas(512, 512)]);
-    let a = ort.run(&input).expect("ORT runs");
-    let b = rten.run(&input).expect("rten runs");
+    let a = ModelOutput::from_outputs(ort.run(&input).expect("ORT runs")).unwrap();
+    let b = ModelOutput::from_outputs(rten.run(&input).expect("rten runs")).unwrap();
     for out in [&a, &b] {
         assert_eq!(out.heatmap.shape, [2, 1, 128, 128]);
         assert_eq!(out.scale.shape, [2, 2, 128, 128]);
@@ -157,7 +159,7 @@ fn assert_rejects(backend: &mut dyn Backend) {
     }
     // And it still works afterwards, with a batch of three small tiles.
     let out = backend.run(&Tensor4::zeros([3, 3, 64, 96])).expect("runs");
-    assert_eq!(out.heatmap.shape, [3, 1, 16, 24]);
+    assert_eq!(out[0].shape, [3, 1, 16, 24]);
 }
 
 #[test]
@@ -173,18 +175,18 @@ fn ort_loads_once_and_refuses_another_library() {
     let Some(lib) = ort_lib() else { return };
     assert!(ort_available(&lib));
     // The same library again: shares the loaded runtime.
-    OrtBackend::new(&model(), &lib, 1).expect("second backend");
-    OrtBackend::new(&model(), &lib, 1).expect("third backend");
+    OrtBackend::new(&model(), CENTERFACE, &lib, 1).expect("second backend");
+    OrtBackend::new(&model(), CENTERFACE, &lib, 1).expect("third backend");
     // A different file: refused (if not already loaded, it is not a library).
     let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     assert!(matches!(
-        OrtBackend::new(&model(), &other, 1),
+        OrtBackend::new(&model(), CENTERFACE, &other, 1),
         Err(Error::Inference(_))
     ));
     assert!(!ort_available(&other));
     // Bytes that are not a model.
     assert!(matches!(
-        OrtBackend::new(b"junk", &lib, 1),
+        OrtBackend::new(b"junk", CENTERFACE, &lib, 1),
         Err(Error::Inference(_))
     ));
 }
@@ -216,6 +218,8 @@ fn timing() {
     }
     let mut rten = rten();
     eprintln!("rten (shared pool): {:.1} ms", time(&mut rten, &input));
-    let mut rten = RtenBackend::new(model()).unwrap().with_threads(2);
+    let mut rten = RtenBackend::new(model(), CENTERFACE)
+        .unwrap()
+        .with_threads(2);
     eprintln!("rten (2 threads): {:.1} ms", time(&mut rten, &input));
 }

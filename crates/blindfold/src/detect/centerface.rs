@@ -17,9 +17,7 @@ use super::decode::{Placement, check_shapes, decode};
 use super::gate::Evidence;
 use super::resample::{Taps, fill, mirror, mirror_in_place};
 use super::tiles::{Tile, plan_tiles};
-use super::{
-    Backend, DetectConfig, FaceDetector, Fusion, Tensor4, nms, size_gate, weighted_fusion,
-};
+use super::{Adapter, Backend, DetectConfig, FaceDetector, ModelOutput, Tensor4, finish};
 use crate::{Detection, Error};
 use image::RgbImage;
 
@@ -131,8 +129,9 @@ struct Job {
 }
 
 /// Network input pixels per call above which images are not batched
-/// together: the network's memory grows with its input (about 350 bytes per
-/// pixel with ONNX Runtime), and large tiles gain nothing from batching.
+/// together: the network's memory grows with its input (see
+/// [`super::NETWORK_BYTES_PER_PIXEL`]), and large tiles gain nothing from
+/// batching.
 const BATCH_PIXELS: usize = 1 << 20;
 
 /// How many `w` x `h` images go into one network call: up to `batch`, as
@@ -274,7 +273,7 @@ impl<B: Backend> CenterFace<B> {
                 mirror_in_place(cur, t.w as usize, tw);
             }
         }
-        let out = self.backend.run(&self.input)?;
+        let out = ModelOutput::from_outputs(self.backend.run(&self.input)?)?;
         check_shapes(&out, n, th, tw)?;
         let (img_w, img_h) = image.dimensions();
         for (j, job) in jobs.iter().enumerate() {
@@ -321,25 +320,25 @@ impl<B: Backend> CenterFace<B> {
     }
 }
 
+/// On its own, CenterFace is a detector: its candidates through [`finish`].
 impl<B: Backend> FaceDetector for CenterFace<B> {
     fn backend_name(&self) -> &str {
         self.backend.name()
     }
 
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
-        let dets = self.raw_detections(image)?;
-        let fused = match self.config.fusion {
-            Fusion::Nms => nms(dets, self.config.iou),
-            Fusion::Wbf => weighted_fusion(dets, self.config.iou),
-        };
-        let c = &self.config;
-        Ok(size_gate::apply(fused, c.threshold, &c.size_gate))
+        let candidates = self.candidates(image)?;
+        Ok(finish(candidates, &self.config))
     }
 }
 
-impl<B: Backend> CenterFace<B> {
+impl<B: Backend> Adapter for CenterFace<B> {
+    fn backend_name(&self) -> &str {
+        self.backend.name()
+    }
+
     /// Every box from every pass, tile and flip, before merging.
-    fn raw_detections(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
+    fn candidates(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
         let (w, h) = image.dimensions();
         if w == 0 || h == 0 {
             return Ok(Vec::new());
@@ -381,167 +380,11 @@ mod tests {
         }
     }
     use crate::BBox;
-    use crate::detect::ModelOutput;
-    use image::Rgb;
-
-    /// What the fake network does.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mode {
-        /// Report every red blob as a face.
-        Faces,
-        /// Outputs at stride 8 instead of 4.
-        WrongShape,
-        /// One image too few.
-        WrongCount,
-        /// NaN everywhere.
-        Nan,
-        /// The backend itself fails.
-        Fails,
-    }
-
-    /// A fake CenterFace: every 4-connected blob of red pixels in the input
-    /// is a face with its bounding box. The peak cell scores 0.9 (0.5 if the
-    /// blob touches the input's edge, as a cut face would), its four
-    /// neighbours 0.6, all decoding to the same box. A blob under 8 px on
-    /// both sides is too small to be sure of: peak 0.1, neighbours 0.05.
-    struct Fake {
-        mode: Mode,
-        calls: Vec<[usize; 4]>,
-    }
+    use crate::detect::Fusion;
+    use crate::testing::{FakeCenterFace as Fake, FakeMode as Mode, red_squares as scene};
 
     fn fake(mode: Mode) -> Fake {
-        Fake {
-            mode,
-            calls: Vec::new(),
-        }
-    }
-
-    /// Bounding boxes `(x0, y0, x1, y1)` of the red blobs of image `i`.
-    fn blobs(input: &Tensor4, i: usize) -> Vec<(usize, usize, usize, usize)> {
-        let [_, _, h, w] = input.shape;
-        let plane = h * w;
-        let base = i * 3 * plane;
-        let red = |k: usize| {
-            let d = &input.data;
-            d[base + k] > 128.0 && d[base + plane + k] < 64.0 && d[base + 2 * plane + k] < 64.0
-        };
-        let mut seen = vec![false; plane];
-        let mut out = Vec::new();
-        for start in 0..plane {
-            if seen[start] || !red(start) {
-                continue;
-            }
-            seen[start] = true;
-            let mut stack = vec![start];
-            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-            while let Some(k) = stack.pop() {
-                let (y, x) = (k / w, k % w);
-                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
-                let mut push = |k2: usize| {
-                    if !seen[k2] && red(k2) {
-                        seen[k2] = true;
-                        stack.push(k2);
-                    }
-                };
-                if x > 0 {
-                    push(k - 1);
-                }
-                if x + 1 < w {
-                    push(k + 1);
-                }
-                if y > 0 {
-                    push(k - w);
-                }
-                if y + 1 < h {
-                    push(k + w);
-                }
-            }
-            out.push((x0, y0, x1, y1));
-        }
-        out
-    }
-
-    impl Backend for Fake {
-        fn name(&self) -> &str {
-            "fake"
-        }
-
-        fn run(&mut self, input: &Tensor4) -> Result<ModelOutput, Error> {
-            let [n, c, h, w] = input.shape;
-            assert_eq!(c, 3);
-            assert!(h % 32 == 0 && w % 32 == 0, "input {h}x{w}");
-            self.calls.push(input.shape);
-            let stride = if self.mode == Mode::WrongShape { 8 } else { 4 };
-            let m = if self.mode == Mode::WrongCount {
-                n - 1
-            } else {
-                n
-            };
-            let (h4, w4) = (h / stride, w / stride);
-            let mut out = ModelOutput {
-                heatmap: Tensor4::zeros([m, 1, h4, w4]),
-                scale: Tensor4::zeros([m, 2, h4, w4]),
-                offset: Tensor4::zeros([m, 2, h4, w4]),
-            };
-            match self.mode {
-                Mode::Fails => return Err(Error::Inference("fake failure".into())),
-                Mode::Nan => out.heatmap.data.fill(f32::NAN),
-                Mode::Faces => {}
-                _ => return Ok(out),
-            }
-            let cells = h4 * w4;
-            for i in 0..n {
-                for (x0, y0, x1, y1) in blobs(input, i) {
-                    let (cx, cy) = ((x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0);
-                    let (bw, bh) = ((x1 - x0) as f32, (y1 - y0) as f32);
-                    let cut = x0 == 0 || y0 == 0 || x1 == w || y1 == h;
-                    let tiny = bw < 8.0 && bh < 8.0;
-                    let (peak, near) = match (tiny, cut) {
-                        (true, _) => (0.1, 0.05),
-                        (false, true) => (0.5, 0.6),
-                        (false, false) => (0.9, 0.6),
-                    };
-                    let (r, c) = ((cy / 4.0) as i64, (cx / 4.0) as i64);
-                    for (dr, dc, score) in [
-                        (0, 0, peak),
-                        (0, 1, near),
-                        (0, -1, near),
-                        (1, 0, near),
-                        (-1, 0, near),
-                    ] {
-                        let (rr, cc) = (r + dr, c + dc);
-                        if rr < 0 || cc < 0 || rr >= h4 as i64 || cc >= w4 as i64 {
-                            continue;
-                        }
-                        let k = rr as usize * w4 + cc as usize;
-                        let hk = i * cells + k;
-                        if out.heatmap.data[hk] >= score {
-                            continue;
-                        }
-                        out.heatmap.data[hk] = score;
-                        let (s, o) = (i * 2 * cells + k, i * 2 * cells + cells + k);
-                        out.scale.data[s] = (bh / 4.0).ln();
-                        out.scale.data[o] = (bw / 4.0).ln();
-                        out.offset.data[s] = cy / 4.0 - rr as f32 - 0.5;
-                        out.offset.data[o] = cx / 4.0 - cc as f32 - 0.5;
-                    }
-                }
-            }
-            Ok(out)
-        }
-    }
-
-    /// A black image with red squares `(x, y, side)`.
-    fn scene(w: u32, h: u32, faces: &[(u32, u32, u32)]) -> RgbImage {
-        let mut img = RgbImage::new(w, h);
-        for &(x, y, s) in faces {
-            for yy in y..y + s {
-                for xx in x..x + s {
-                    img.put_pixel(xx, yy, Rgb([255, 0, 0]));
-                }
-            }
-        }
-        img
+        Fake::new(mode)
     }
 
     fn truth(faces: &[(u32, u32, u32)]) -> Vec<BBox> {
@@ -653,7 +496,7 @@ mod tests {
             overview: 0,
             ..base()
         };
-        let raw = detector(Mode::Faces, config).raw_detections(&img).unwrap();
+        let raw = detector(Mode::Faces, config).candidates(&img).unwrap();
         let peaks = |t: &BBox| {
             raw.iter()
                 .filter(|d| d.score == 0.9 && d.bbox.iou(t) > 0.95)

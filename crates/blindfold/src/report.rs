@@ -1,0 +1,42 @@
+//! The report of one photo, as every front end prints it (the CLI's
+//! `--json`, the HTTP service, the Python package).
+
+use crate::codec::Format;
+use crate::pipeline::{Face, Outcome, Timings};
+use serde::Serialize;
+
+/// Photo details of a report.
+#[derive(Serialize, Debug, Clone)]
+pub struct PhotoReport {
+    /// jpeg, png, webp, tiff or bmp.
+    pub format: Format,
+    /// Upright width.
+    pub width: u32,
+    /// Upright height.
+    pub height: u32,
+    /// EXIF orientation that was applied to the pixels (1 = none).
+    pub orientation: u8,
+    /// Every face masked: box, score and the mask as drawn.
+    pub faces: Vec<Face>,
+    /// Kinds of identifying metadata found in the input and not written out.
+    pub metadata_removed: Vec<&'static str>,
+    /// Metadata carried over (only ever `icc`).
+    pub metadata_kept: Vec<&'static str>,
+    /// Milliseconds per stage.
+    pub timings: Timings,
+}
+
+impl From<&Outcome> for PhotoReport {
+    fn from(o: &Outcome) -> Self {
+        PhotoReport {
+            format: o.format,
+            width: o.width,
+            height: o.height,
+            orientation: o.orientation,
+            faces: o.faces.clone(),
+            metadata_removed: o.metadata_removed.clone(),
+            metadata_kept: o.metadata_kept.clone(),
+            timings: o.timings,
+        }
+    }
+}
