@@ -298,7 +298,24 @@ def main() -> int:
         assert d2 > 30, "the hand-drawn box did not change the photo"
         assert region_diff(second, original, face) > 30, "the face is no longer covered"
 
+        # "Download all" gives a store-only zip holding the same file.
+        t3 = time.time()
+        driver.find_element(By.ID, "zip").click()
+        with zipfile.ZipFile(wait_file(downloads, "blindfold.zip", t3 - 0.5)) as z:
+            assert z.testzip() is None
+            assert z.namelist() == ["astronaut-gps-blindfold.jpg"], z.namelist()
+            zipped = z.read("astronaut-gps-blindfold.jpg")
+        assert zipped == (downloads / "astronaut-gps-blindfold.jpg").read_bytes()
+
         driver.save_screenshot(str(out / "page.png"))
+
+        # Clicking the hand-drawn outline removes it again.
+        last = driver.find_elements(By.CSS_SELECTOR, "#overlay .mask")[-1]
+        ActionChains(driver).move_to_element(last).click().perform()
+        WebDriverWait(driver, 120).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, "#overlay .mask")) == before
+            and d.find_element(By.ID, "result").get_attribute("data-state") == "done")
+        print("  clicking the hand-drawn outline removed it")
         after = [u for u in requests(driver) if not u.startswith(("blob:", "data:"))]
         own = [u for u in Server.seen[len(loaded):] if chromium_own(u)]
         after += [u for u in Server.seen[len(loaded):] if not chromium_own(u)]
