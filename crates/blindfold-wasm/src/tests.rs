@@ -2,7 +2,7 @@ use super::*;
 use blindfold::codec::{DecodeOptions, Format, decode};
 use blindfold::metadata::scan;
 
-include!("../tests/fixture.rs");
+include!("../tests/common/fixture.rs");
 
 const SETTINGS: &str = r#"{"mode":"solid","grow":0.25,"seed":3}"#;
 

@@ -6,7 +6,7 @@ use blindfold::metadata::scan;
 use blindfold_wasm::{Engine, prepared_model_sha256, redact};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-include!("fixture.rs");
+include!("common/fixture.rs");
 
 const SETTINGS: &str = r#"{"mode":"noise","grow":0.3,"seed":11}"#;
 
