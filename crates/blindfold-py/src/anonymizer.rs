@@ -135,12 +135,16 @@ impl Anonymizer {
         let jobs = jobs
             .unwrap_or_else(|| default_workers(num_cpus(), mem_available(), cfg.worker_memory()));
         let opts = Options {
-            decode: DecodeOptions { max_pixels },
+            decode: DecodeOptions {
+                max_pixels,
+                ..DecodeOptions::default()
+            },
             mask,
             mode,
             encode: EncodeOptions {
                 jpeg_quality: quality,
                 keep_icc,
+                ..EncodeOptions::default()
             },
             seed: 0,
         };
