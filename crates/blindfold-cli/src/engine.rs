@@ -4,7 +4,7 @@
 use crate::cli::{BackendArg, DetectArgs, EngineArgs};
 use crate::model;
 use anyhow::{Context, Result, bail};
-use blindfold::detect::{CenterFace, DetectConfig, FaceDetector};
+use blindfold::detect::{CenterFace, DetectConfig, FaceDetector, SizeGate};
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 
@@ -27,6 +27,9 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     if let Some(o) = a.coarse_overview {
         c.coarse_overview = o;
     }
+    if let Some(m) = a.downscaled_min {
+        c.downscaled_min = m;
+    }
     if let Some(t) = a.tile {
         c.tile = t;
     }
@@ -36,6 +39,9 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     if let Some(g) = a.upscaled_gate {
         c.upscaled_gate = g;
     }
+    if let Some(g) = &a.size_gate {
+        c.size_gate = size_gate(g)?;
+    }
     if let Some(f) = a.flip {
         c.flip = f;
     }
@@ -44,6 +50,24 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     }
     c.validate().context("bad detection setting")?;
     Ok(c)
+}
+
+/// `--size-gate PX,SCORE[,PASSES]`, or `0` for off.
+fn size_gate(v: &[f32]) -> Result<SizeGate> {
+    match *v {
+        [px] if px == 0.0 => Ok(SizeGate::OFF),
+        [large_px, large_threshold] => Ok(SizeGate {
+            large_px,
+            large_threshold,
+            agree: 0,
+        }),
+        [large_px, large_threshold, n] if n >= 0.0 && n.fract() == 0.0 => Ok(SizeGate {
+            large_px,
+            large_threshold,
+            agree: n as u32,
+        }),
+        _ => bail!("--size-gate takes 0 (off) or PX,SCORE[,PASSES]"),
+    }
 }
 
 /// The `--fast` preset: one pass on the whole image shrunk to a 640 px long
@@ -258,6 +282,22 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_gate_flag() {
+        assert_eq!(size_gate(&[0.0]).unwrap(), SizeGate::OFF);
+        let g = size_gate(&[256.0, 0.3]).unwrap();
+        assert_eq!((g.large_px, g.large_threshold, g.agree), (256.0, 0.3, 0));
+        assert_eq!(size_gate(&[512.0, 0.4, 2.0]).unwrap().agree, 2);
+        for bad in [
+            &[1.0][..],
+            &[512.0, 0.4, 1.5],
+            &[512.0, 0.4, -1.0],
+            &[1.0, 2.0, 3.0, 4.0],
+        ] {
+            assert!(size_gate(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn workers_fit_in_memory() {

@@ -33,6 +33,8 @@ pub struct CenterFace<B: Backend> {
     tmp: Vec<f32>,
     /// What the ungated passes saw, for the gated ones.
     evidence: Evidence,
+    /// The pass of each raw detection of the current image.
+    from: Vec<usize>,
 }
 
 /// One pass: the image resized to `rw` x `rh`, cut into tiles.
@@ -47,6 +49,8 @@ struct Pass {
     slack: f32,
     /// Tiles run only where other passes saw evidence of a face.
     gated: bool,
+    /// Boxes shorter than this (original-image pixels) are dropped.
+    min_h: f32,
 }
 
 impl Pass {
@@ -60,6 +64,7 @@ impl Pass {
             threshold,
             slack,
             gated: false,
+            min_h: 0.0,
         }
     }
 
@@ -166,6 +171,7 @@ impl<B: Backend> CenterFace<B> {
             input: Tensor4::zeros([0, 3, 0, 0]),
             tmp: Vec::new(),
             evidence: Evidence::default(),
+            from: Vec::new(),
         })
     }
 
@@ -219,6 +225,13 @@ impl<B: Backend> CenterFace<B> {
             passes.push(whole(c.overview));
             if long > c.overview && c.coarse_overview > 0 && c.coarse_overview < c.overview {
                 passes.push(whole(c.coarse_overview));
+            }
+        }
+        if c.downscaled_min > 0 && c.scales.iter().any(|&s| s >= 1.0) {
+            // Small faces are found at full resolution: a shrunk image's
+            // small boxes would be duplicates or false alarms.
+            for p in passes.iter_mut().filter(|p| p.sy < 1.0) {
+                p.min_h = c.downscaled_min as f32 / p.sy;
             }
         }
         if passes.iter().all(|p| p.gated) {
@@ -294,7 +307,16 @@ impl<B: Backend> CenterFace<B> {
                 img_w,
                 img_h,
             };
+            let start = dets.len();
             decode(&out, j, &p, dets)?;
+            if pass.min_h > 0.0 {
+                let tall: Vec<Detection> = dets
+                    .drain(start..)
+                    .filter(|d| d.bbox.height() >= pass.min_h)
+                    .collect();
+                dets.extend(tall);
+            }
+            self.from.resize(dets.len(), job.pass);
             if gather {
                 self.evidence.add(&out, j, &p, self.config.upscaled_gate);
             }
@@ -328,19 +350,45 @@ impl<B: Backend> FaceDetector for CenterFace<B> {
 
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
         let dets = self.raw_detections(image)?;
-        let fused = match self.config.fusion {
-            Fusion::Nms => nms(dets, self.config.iou),
-            Fusion::Wbf => weighted_fusion(dets, self.config.iou),
-        };
         let c = &self.config;
-        Ok(size_gate::apply(fused, c.threshold, &c.size_gate))
+        // Keep the raw boxes only when the size gate may ask who saw a box.
+        let raw = if c.size_gate.agree > 0 && c.size_gate.is_active(c.threshold) {
+            dets.clone()
+        } else {
+            Vec::new()
+        };
+        let fused = match c.fusion {
+            Fusion::Nms => nms(dets, c.iou),
+            Fusion::Wbf => weighted_fusion(dets, c.iou),
+        };
+        let from = &self.from;
+        Ok(size_gate::apply(fused, c.threshold, &c.size_gate, |d| {
+            support(d, &raw, from, c.iou)
+        }))
     }
+}
+
+/// How many passes saw `d`: distinct passes among the raw boxes that are the
+/// same face as it (IoU above zero and at least `iou`, as in fusion).
+fn support(d: &Detection, raw: &[Detection], from: &[usize], iou: f32) -> u32 {
+    let mut seen: Vec<usize> = Vec::new();
+    for (r, &p) in raw.iter().zip(from) {
+        if seen.contains(&p) {
+            continue;
+        }
+        let o = d.bbox.iou(&r.bbox);
+        if o > 0.0 && o >= iou {
+            seen.push(p);
+        }
+    }
+    seen.len() as u32
 }
 
 impl<B: Backend> CenterFace<B> {
     /// Every box from every pass, tile and flip, before merging.
     fn raw_detections(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
         let (w, h) = image.dimensions();
+        self.from.clear();
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
@@ -949,6 +997,93 @@ mod tests {
             let r = CenterFace::new(fake(Mode::Faces), bad);
             assert!(matches!(r, Err(Error::Config(_))), "{:?}", r.err());
         }
+    }
+
+    #[test]
+    fn size_gate_keeps_a_weak_large_box_that_two_passes_saw() {
+        // The fake scores faces 0.9; a gate asking 0.95 from 64 px drops a
+        // 100 px face unless `agree` passes saw it. Mirrored images are the
+        // same pass.
+        let faces = [(60, 50, 100)];
+        let img = scene(300, 220, &faces);
+        let gate = |agree| super::super::SizeGate {
+            large_px: 64.0,
+            large_threshold: 0.95,
+            agree,
+        };
+        let run = |scales: Vec<f32>, flip: bool, agree: u32| {
+            let mut all = Vec::new();
+            for config in both_fusions(DetectConfig {
+                scales: scales.clone(),
+                flip,
+                overview: 0,
+                size_gate: gate(agree),
+                ..base()
+            }) {
+                all.push(detector(Mode::Faces, config).detect(&img).unwrap());
+            }
+            assert_eq!(all[0].len(), all[1].len());
+            all.pop().unwrap()
+        };
+        assert!(run(vec![0.5, 1.0], false, 0).is_empty());
+        assert_one_each(&run(vec![0.5, 1.0], false, 2), &faces, 0.85);
+        assert!(run(vec![1.0], true, 2).is_empty());
+        assert!(run(vec![0.5, 1.0], false, 3).is_empty());
+        // A small face never needs the agreement.
+        let small = [(20, 20, 12)];
+        let mut d = detector(
+            Mode::Faces,
+            DetectConfig {
+                size_gate: gate(2),
+                ..base()
+            },
+        );
+        assert_one_each(&d.detect(&scene(100, 80, &small)).unwrap(), &small, 0.85);
+    }
+
+    #[test]
+    fn downscaled_passes_keep_only_tall_boxes_beside_a_native_pass() {
+        // A 100 px and a 20 px face. At scale 0.5 they are 50 and 10 px: with
+        // downscaled_min 32 the half-size pass keeps only the large one.
+        let faces = [(40, 40, 100), (200, 60, 20)];
+        let img = scene(300, 200, &faces);
+        let config = |scales: Vec<f32>, downscaled_min| DetectConfig {
+            scales,
+            overview: 0,
+            downscaled_min,
+            ..base()
+        };
+        let mut d = detector(Mode::Faces, config(vec![0.5, 1.0], 32));
+        let raw = d.raw_detections(&img).unwrap();
+        let from = d.from.clone();
+        assert_eq!(from.len(), raw.len());
+        let half: Vec<f32> = raw
+            .iter()
+            .zip(&from)
+            .filter(|(_, p)| **p == 0)
+            .map(|(r, _)| r.bbox.height())
+            .collect();
+        assert!(
+            !half.is_empty() && half.iter().all(|&h| h >= 64.0),
+            "{half:?}"
+        );
+        assert!(
+            raw.iter()
+                .zip(&from)
+                .any(|(r, p)| *p == 1 && r.bbox.height() < 30.0)
+        );
+        assert_one_each(&d.detect(&img).unwrap(), &faces, 0.8);
+        // Without a native pass the shrunk pass keeps everything.
+        let mut d = detector(Mode::Faces, config(vec![0.5], 32));
+        assert_one_each(&d.detect(&img).unwrap(), &faces, 0.7);
+        // 0 keeps every box.
+        let mut d = detector(Mode::Faces, config(vec![0.5, 1.0], 0));
+        let raw = d.raw_detections(&img).unwrap();
+        assert!(
+            raw.iter()
+                .zip(&d.from)
+                .any(|(r, p)| *p == 0 && r.bbox.height() < 30.0)
+        );
     }
 
     #[test]

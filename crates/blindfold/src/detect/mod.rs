@@ -134,6 +134,13 @@ pub struct DetectConfig {
     /// was trained on. 0 turns it off.
     #[serde(default)]
     pub coarse_overview: u32,
+    /// In passes that shrink the image (scale or overview below 1), when a
+    /// pass at scale 1 or more also runs, keep only boxes at least this many
+    /// of the shrunk image's pixels tall: smaller faces are found at full
+    /// resolution, and a shrunk image's small boxes are mostly false alarms
+    /// on textures. 0 keeps every box.
+    #[serde(default)]
+    pub downscaled_min: u32,
     /// Tile side in network pixels (multiple of 32).
     pub tile: u32,
     /// Tile side for the upscaled passes (scale above 1), in network pixels
@@ -175,6 +182,7 @@ impl Default for DetectConfig {
             scales: vec![1.0, 2.0],
             overview: 2048,
             coarse_overview: 1024,
+            downscaled_min: 0,
             tile: 2048,
             upscaled_tile: 320,
             upscaled_gate: 0.05,
