@@ -141,9 +141,10 @@ pub struct DetectArgs {
     #[arg(long, value_name = "F")]
     pub upscaled_gate: Option<f32>,
 
-    /// Size-aware threshold: PX,SCORE[,PASSES]: boxes from PX/4 tall need a
-    /// score rising to SCORE at PX px, unless PASSES passes saw them (0 = off).
-    #[arg(long, value_delimiter = ',', value_name = "PX,F[,N]")]
+    /// Size-aware threshold: PX,SCORE[,PASSES[,CONFIRM]]: boxes from PX/4 tall
+    /// need a score rising to SCORE at PX px, unless PASSES passes saw them;
+    /// boxes under CONFIRM always need PASSES passes (0 = off).
+    #[arg(long, value_delimiter = ',', value_name = "PX,F[,N[,F]]")]
     pub size_gate: Option<Vec<f32>>,
 
     /// Also run on the mirrored image (flip test-time augmentation).

@@ -52,21 +52,21 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     Ok(c)
 }
 
-/// `--size-gate PX,SCORE[,PASSES]`, or `0` for off.
+/// `--size-gate PX,SCORE[,PASSES[,CONFIRM]]`, or `0` for off.
 fn size_gate(v: &[f32]) -> Result<SizeGate> {
+    let agree = |n: f32| (n >= 0.0 && n.fract() == 0.0).then_some(n as u32);
+    let g = |large_px, large_threshold, agree, confirm_below| SizeGate {
+        large_px,
+        large_threshold,
+        agree,
+        confirm_below,
+    };
     match *v {
         [px] if px == 0.0 => Ok(SizeGate::OFF),
-        [large_px, large_threshold] => Ok(SizeGate {
-            large_px,
-            large_threshold,
-            agree: 0,
-        }),
-        [large_px, large_threshold, n] if n >= 0.0 && n.fract() == 0.0 => Ok(SizeGate {
-            large_px,
-            large_threshold,
-            agree: n as u32,
-        }),
-        _ => bail!("--size-gate takes 0 (off) or PX,SCORE[,PASSES]"),
+        [px, t] => Ok(g(px, t, 0, 0.0)),
+        [px, t, n] if agree(n).is_some() => Ok(g(px, t, n as u32, 0.0)),
+        [px, t, n, c] if agree(n).is_some() => Ok(g(px, t, n as u32, c)),
+        _ => bail!("--size-gate takes 0 (off) or PX,SCORE[,PASSES[,CONFIRM]]"),
     }
 }
 

@@ -1010,6 +1010,7 @@ mod tests {
             large_px: 64.0,
             large_threshold: 0.95,
             agree,
+            confirm_below: 0.0,
         };
         let run = |scales: Vec<f32>, flip: bool, agree: u32| {
             let mut all = Vec::new();

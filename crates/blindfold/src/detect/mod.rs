@@ -179,10 +179,10 @@ impl Default for DetectConfig {
             peaks_only: false,
             iou: 0.4,
             fusion: Fusion::Wbf,
-            scales: vec![1.0, 2.0],
+            scales: vec![0.5, 1.0, 2.0],
             overview: 2048,
             coarse_overview: 1024,
-            downscaled_min: 0,
+            downscaled_min: 32,
             tile: 2048,
             upscaled_tile: 320,
             upscaled_gate: 0.05,
@@ -215,9 +215,12 @@ impl DetectConfig {
             return bad("scale_thresholds must be within 0..1");
         }
         if !(self.size_gate.large_px >= 0.0
-            && (0.0..=1.0).contains(&self.size_gate.large_threshold))
+            && (0.0..=1.0).contains(&self.size_gate.large_threshold)
+            && (0.0..=1.0).contains(&self.size_gate.confirm_below))
         {
-            return bad("size_gate needs large_px >= 0 and large_threshold within 0..1");
+            return bad(
+                "size_gate needs large_px >= 0, large_threshold and confirm_below within 0..1",
+            );
         }
         if self.scales.is_empty() && self.overview == 0 {
             return bad("at least one scale or the overview pass is needed");

@@ -38,6 +38,11 @@ pub struct SizeGate {
     /// texture that looks like one mostly at one. 0 turns this off.
     #[serde(default)]
     pub agree: u32,
+    /// Boxes of any height scoring below this are kept only when `agree`
+    /// passes saw them (a leaf pattern mostly fools one pass). At or below
+    /// the detection threshold, or with `agree` 0, it does nothing.
+    #[serde(default)]
+    pub confirm_below: f32,
 }
 
 impl Default for SizeGate {
@@ -52,19 +57,26 @@ impl SizeGate {
         large_px: 0.0,
         large_threshold: 0.0,
         agree: 0,
+        confirm_below: 0.0,
     };
 
     /// The values chosen on the WIDER FACE dev set: 0.4 from 512 px tall,
-    /// rising from 128 px.
+    /// rising from 128 px, unless two passes saw the box.
     pub const RECOMMENDED: SizeGate = SizeGate {
         large_px: 512.0,
         large_threshold: 0.4,
-        agree: 0,
+        agree: 2,
+        confirm_below: 0.0,
     };
 
     /// Does the gate change anything for this detection threshold?
     pub fn is_active(&self, threshold: f32) -> bool {
-        self.large_px > 0.0 && self.large_threshold > threshold
+        (self.large_px > 0.0 && self.large_threshold > threshold) || self.confirms(threshold)
+    }
+
+    /// Do weak boxes need agreeing passes at this detection threshold?
+    fn confirms(&self, threshold: f32) -> bool {
+        self.agree > 0 && self.confirm_below > threshold
     }
 }
 
@@ -72,7 +84,7 @@ impl SizeGate {
 /// `large_px / 4`, `large_threshold` from `large_px`, linear in `ln(h)`
 /// between. Never below `threshold`.
 pub fn min_score_for_height(h: f32, threshold: f32, gate: &SizeGate) -> f32 {
-    if !gate.is_active(threshold) {
+    if !(gate.large_px > 0.0 && gate.large_threshold > threshold) {
         return threshold;
     }
     let lo = gate.large_px * RAMP_START;
@@ -97,7 +109,11 @@ pub fn apply(
     mut support: impl FnMut(&Detection) -> u32,
 ) -> Vec<Detection> {
     if gate.is_active(threshold) {
+        let confirm = gate.confirms(threshold);
         dets.retain(|d| {
+            if confirm && d.score < gate.confirm_below {
+                return support(d) >= gate.agree;
+            }
             d.score >= min_score_for_height(d.bbox.height(), threshold, gate)
                 || (gate.agree > 0 && support(d) >= gate.agree)
         });
@@ -121,6 +137,7 @@ mod tests {
         large_px: 256.0,
         large_threshold: 0.4,
         agree: 0,
+        confirm_below: 0.0,
     };
 
     fn none(_: &Detection) -> u32 {
@@ -165,6 +182,7 @@ mod tests {
             large_px: 256.0,
             large_threshold: 0.1,
             agree: 0,
+            confirm_below: 0.0,
         };
         assert_eq!(min_score_for_height(500.0, 0.2, &low), 0.2);
         let dets = vec![det(500.0, 0.21), det(10.0, 0.3)];
@@ -204,11 +222,38 @@ mod tests {
     }
 
     #[test]
+    fn weak_boxes_of_any_height_need_agreement_below_confirm() {
+        let g = SizeGate {
+            agree: 2,
+            confirm_below: 0.3,
+            ..SizeGate::OFF
+        };
+        assert!(g.is_active(0.15) && !g.is_active(0.3));
+        let dets = vec![
+            det(20.0, 0.5),  // strong: kept
+            det(20.0, 0.2),  // weak, 2 passes: kept
+            det(21.0, 0.2),  // weak, 1 pass: dropped
+            det(300.0, 0.2), // weak and large, 1 pass: dropped
+        ];
+        let one = |d: &Detection| if d.bbox.height() == 20.0 { 2 } else { 1 };
+        assert_eq!(apply(dets.clone(), 0.15, &g, one), vec![dets[0], dets[1]]);
+        // Without `agree` nothing needs confirming.
+        let off = SizeGate { agree: 0, ..g };
+        assert_eq!(apply(dets.clone(), 0.15, &off, none), dets);
+    }
+
+    #[test]
     fn serde_round_trip_and_default_is_off() {
         // Settings saved before `agree` existed still read.
         let g: SizeGate =
             serde_json::from_str(r#"{"large_px":512,"large_threshold":0.4}"#).unwrap();
-        assert_eq!(g, SizeGate::RECOMMENDED);
+        assert_eq!(
+            g,
+            SizeGate {
+                agree: 0,
+                ..SizeGate::RECOMMENDED
+            }
+        );
         let back: SizeGate = serde_json::from_str(&serde_json::to_string(&G).unwrap()).unwrap();
         assert_eq!(back, G);
         assert_eq!(SizeGate::default(), SizeGate::OFF);
