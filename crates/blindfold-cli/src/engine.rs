@@ -289,11 +289,16 @@ mod tests {
         let g = size_gate(&[256.0, 0.3]).unwrap();
         assert_eq!((g.large_px, g.large_threshold, g.agree), (256.0, 0.3, 0));
         assert_eq!(size_gate(&[512.0, 0.4, 2.0]).unwrap().agree, 2);
+        assert_eq!(
+            size_gate(&[512.0, 0.4, 2.0, 0.3]).unwrap().confirm_below,
+            0.3
+        );
         for bad in [
             &[1.0][..],
             &[512.0, 0.4, 1.5],
             &[512.0, 0.4, -1.0],
-            &[1.0, 2.0, 3.0, 4.0],
+            &[512.0, 0.4, 2.5, 0.3],
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
         ] {
             assert!(size_gate(bad).is_err(), "{bad:?}");
         }
