@@ -62,7 +62,7 @@ fn size_gate(v: &[f32]) -> Result<SizeGate> {
         confirm_below,
     };
     match *v {
-        [px] if px == 0.0 => Ok(SizeGate::OFF),
+        [0.0] => Ok(SizeGate::OFF),
         [px, t] => Ok(g(px, t, 0, 0.0)),
         [px, t, n] if agree(n).is_some() => Ok(g(px, t, n as u32, 0.0)),
         [px, t, n, c] if agree(n).is_some() => Ok(g(px, t, n as u32, c)),
