@@ -11,9 +11,13 @@ Two kinds of figures:
   were evaluated.
 * Privacy figures from the masks as drawn: ``leaked`` (share of countable
   'hard' faces whose box is < 50% covered by the union of mask shapes),
-  ``leaked32`` (same, faces >= 32 px tall), ``protected`` (share with >= 95%
-  coverage) and ``collateral`` (share of image pixels masked outside every
-  ground-truth box grown by half its width and height on each side).
+  ``leaked32`` (same, faces >= 32 px tall), the same counts by face-height
+  band (``BANDS``: < 32, 32-64, 64-128, >= 128 px), ``protected`` (share with
+  >= 95% coverage), ``collateral`` (share of image pixels masked outside every
+  ground-truth box grown by half its width and height on each side) and
+  ``empty_masks`` (masks drawn on images with no labelled face at all) and
+  ``false_masks`` (masks whose centre is outside every grown ground-truth box:
+  masks on something that is not a labelled face).
 
 Masks are rasterised at pixel centres: pixel (i, j) is covered by a rect
 ``[x0, x1) x [y0, y1)`` if ``x0 <= j + 0.5 < x1`` and ``y0 <= i + 0.5 < y1``;
@@ -37,6 +41,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 THRESH_NUM = 1000
+# Face-height bands of the leak figures: [lo, hi) in pixels.
+BANDS = ((0, 32), (32, 64), (64, 128), (128, float("inf")))
+BAND_NAMES = ("< 32", "32-64", "64-128", ">= 128")
 IOU_THRESH = 0.5
 SETTINGS = ("easy", "medium", "hard")
 
@@ -283,6 +290,14 @@ def box_pixels(x: float, y: float, w: float, h: float, width: int, height: int):
     return slice(r0, r1), slice(c0, c1)
 
 
+def band_of(h: float) -> int:
+    """Index in ``BANDS`` of a face ``h`` pixels tall."""
+    for i, (lo, hi) in enumerate(BANDS):
+        if lo <= h < hi:
+            return i
+    return 0  # NaN or negative: the smallest band
+
+
 @dataclass
 class PrivacyCounts:
     """Counters behind the privacy figures; add them up over images."""
@@ -294,13 +309,24 @@ class PrivacyCounts:
     protected: int = 0
     pixels: int = 0
     collateral: int = 0
+    band_faces: tuple = (0,) * len(BANDS)
+    band_leaked: tuple = (0,) * len(BANDS)
+    empty_images: int = 0
+    empty_masks: int = 0
+    masks: int = 0
+    false_masks: int = 0
+    false_images: int = 0
 
     def add(self, o: "PrivacyCounts") -> None:
         for k in self.__dataclass_fields__:
-            setattr(self, k, getattr(self, k) + getattr(o, k))
+            a, b = getattr(self, k), getattr(o, k)
+            if isinstance(a, tuple):
+                setattr(self, k, tuple(x + y for x, y in zip(a, b)))
+            else:
+                setattr(self, k, a + b)
 
     def figures(self) -> dict:
-        """Shares as fractions (0..1)."""
+        """Shares as fractions (0..1), and the band and empty-image counts."""
         d = lambda a, b: a / b if b else 0.0
         return {
             "leaked": d(self.leaked, self.faces),
@@ -309,6 +335,13 @@ class PrivacyCounts:
             "collateral": d(self.collateral, self.pixels),
             "faces": self.faces,
             "faces32": self.faces32,
+            "band_faces": list(self.band_faces),
+            "band_leaked": list(self.band_leaked),
+            "empty_images": self.empty_images,
+            "empty_masks": self.empty_masks,
+            "masks": self.masks,
+            "false_masks": self.false_masks,
+            "false_images": self.false_images,
         }
 
 
@@ -317,6 +350,10 @@ def image_privacy(masks, g: ImageGT, setting: str = "hard") -> PrivacyCounts:
     width, height = g.size
     union = rasterise(masks, width, height)
     c = PrivacyCounts(pixels=width * height)
+    if len(g.boxes) == 0:
+        c.empty_images = 1
+        c.empty_masks = len(masks)
+    bf, bl = [0] * len(BANDS), [0] * len(BANDS)
     for k in g.keep[setting]:
         x, y, w, h = g.boxes[k - 1]
         rs, cs = box_pixels(x, y, w, h, width, height)
@@ -327,13 +364,32 @@ def image_privacy(masks, g: ImageGT, setting: str = "hard") -> PrivacyCounts:
         if h >= 32:
             c.faces32 += 1
             c.leaked32 += cover < 0.5
+        b = band_of(h)
+        bf[b] += 1
+        bl[b] += cover < 0.5
+    c.band_faces, c.band_leaked = tuple(bf), tuple(bl)
     allowed = np.zeros((height, width), dtype=bool)
     for x, y, w, h in g.boxes:
         gx, gy = x - w / 2, y - h / 2
         rs, cs = box_pixels(gx, gy, 2 * w, 2 * h, width, height)
         allowed[rs, cs] = True
     c.collateral = int(np.count_nonzero(union & ~allowed))
+    c.masks = len(masks)
+    c.false_masks = sum(is_false_mask(m, g.boxes) for m in masks)
+    c.false_images = int(c.false_masks > 0)
     return c
+
+
+def is_false_mask(mask, boxes) -> bool:
+    """Does a mask cover no labelled face? True when the centre of its shape
+    lies outside every ground-truth box grown by half its width and height on
+    each side (the collateral's allowed area), whatever its size."""
+    _, x0, y0, x1, y1 = mask[:5]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    for x, y, w, h in boxes:
+        if x - w / 2 <= cx < x + 1.5 * w and y - h / 2 <= cy < y + 1.5 * h:
+            return False
+    return True
 
 
 def evaluate_privacy(masks: dict, gt: list[ImageGT], min_score: float | None = None) -> dict:

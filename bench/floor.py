@@ -4,13 +4,14 @@ faces a tool leaks can be split into "found, but below the threshold" and
 "no candidate at all" (the floor no threshold or rescoring can lift).
 
 Usage:
-  floor.py DATA_ROOT WORK_DIR [CACHE_DIR SPEC...]
+  floor.py DATA_ROOT WORK_DIR [RUN.jsonl...]     (env THRESHOLD: default 0.15)
 
 WORK_DIR is bench/run.sh's output folder: its bf_curve.jsonl (the default
-settings at --threshold 0.05) is analysed. With CACHE_DIR and pass specs
-(proto.py's cache, e.g. `out/cache s0.5 s1.0 s1.0f s2.0 v640`), the raw
-candidates (score >= 0.05) of all those passes together are analysed as well:
-the floor of the model itself at that compute, with the collateral it costs.
+settings at --threshold 0.05) is analysed. With more runs of the real CLI
+(`blindfold --json --dry-run --threshold 0.05 ...`, one per set of passes,
+e.g. `--scales 0.5 --overview 0` and `--scales 2 --upscaled-gate 0`), the
+boxes of all those runs together (score >= 0.05) are analysed as well: the
+floor of the model at that compute, with the collateral it costs.
 """
 
 from __future__ import annotations
@@ -73,15 +74,35 @@ def print_split(name: str, counts: dict) -> None:
         print(f"| {label} ({n}) | " + " | ".join(cells) + " |")
 
 
-def union_masks(cache_dir: str, specs: list[str], gt, grow: float = 0.3) -> dict:
-    import proto
+def union_masks(runs: list[dict], gt) -> dict:
+    """The masks of several runs (``{relpath: masks}`` each) together, scoring
+    at least 0.05."""
+    return {
+        g.relpath: [m for r in runs for m in r.get(g.relpath, []) if m[5] >= 0.05]
+        for g in gt
+    }
 
-    passes = [proto.load_pass(cache_dir, s)[0] for s in specs]
-    preds = {}
-    for g in gt:
-        d = np.concatenate([p[g.relpath] for p in passes])
-        preds[g.relpath] = d[d[:, 4] >= 0.05]
-    return ev.grow_masks(preds, grow, "ellipse")
+
+def print_by_height(name: str, gt, masks: dict, t: float) -> None:
+    """Leaked hard faces by height band at threshold ``t``, with the highest
+    score any mask over them reaches (0: no candidate at all)."""
+    print(f"\n{name}: leaked faces at {t} by height (height px, cover threshold)\n")
+    for b, band in enumerate(ev.BAND_NAMES):
+        rows = []
+        for g in gt:
+            W, H = g.size
+            for k in g.keep["hard"]:
+                box = g.boxes[k - 1]
+                if ev.band_of(box[3]) != b:
+                    continue
+                c = cover_threshold(masks.get(g.relpath, []), box, W, H)
+                if c < t:
+                    rows.append((g.relpath, box, c))
+        print(f"{band} px: {len(rows)}")
+        if b >= 2:
+            for rel, box, c in rows:
+                xywh = tuple(int(v) for v in box)
+                print(f"  {rel} h {xywh[3]} cover {c:.2f} box {xywh}")
 
 
 def main() -> None:
@@ -92,10 +113,13 @@ def main() -> None:
     ev.fill_sizes(gt, os.path.join(root, "images"))
     _, masks, _ = report.read_blindfold(os.path.join(work, "bf_curve.jsonl"), os.path.join(root, "images"))
     print_split("blindfold default settings (fused boxes)", split(gt, masks))
-    if len(sys.argv) > 4:
-        cache, specs = sys.argv[3], sys.argv[4:]
-        um = union_masks(cache, specs, gt)
-        print_split(f"raw candidates of {' + '.join(specs)}", split(gt, um))
+    t = float(os.environ.get("THRESHOLD", "0.15"))
+    print_by_height("blindfold default settings", gt, masks, t)
+    if len(sys.argv) > 3:
+        files = sys.argv[3:]
+        images = os.path.join(root, "images")
+        um = union_masks([report.read_blindfold(f, images)[1] for f in files], gt)
+        print_split(f"boxes of {' + '.join(files)}", split(gt, um))
         r = ev.evaluate_privacy(um, gt)
         print(f"\nall those candidates masked: leaked {100 * r['leaked']:.2f}%, "
               f">= 32 px {100 * r['leaked32']:.2f}%, collateral {100 * r['collateral']:.2f}%")

@@ -5,7 +5,9 @@ Usage: report.py DATA_ROOT WORK_DIR
 Reads from WORK_DIR: deface_dets.npz (deface API at threshold 0.05),
 {deface_cli,bf_default,bf_fast}.time (/usr/bin/time -v), bf_default.jsonl and
 bf_fast.jsonl (the timed runs), bf_curve.jsonl and bf_fast_curve.jsonl (the
-same settings at --threshold 0.05).
+same settings at --threshold 0.05). When present, the photos without people
+(WORK_DIR/nofaces: deface_nofaces.npz, bf_nofaces.jsonl, bf_fast_nofaces.jsonl)
+are counted too: masks per photo.
 """
 
 from __future__ import annotations
@@ -75,6 +77,45 @@ def pct(v):
     return f"{100 * v:.1f}%" if v >= 0.01 or v == 0 else f"{100 * v:.2f}%"
 
 
+def print_bands(rows) -> None:
+    """Leaked hard faces by face height: counts and shares, one column per tool."""
+    print("\n## Leaked faces by height (hard faces < 50% covered)\n")
+    print("| face height | faces | " + " | ".join(label for label, _ in rows) + " |")
+    print("|---|---|" + "---|" * len(rows))
+    for i, name in enumerate(ev.BAND_NAMES):
+        n = rows[0][1]["band_faces"][i]
+        cells = [f"{r['band_leaked'][i]} ({pct(r['band_leaked'][i] / n if n else 0)})" for _, r in rows]
+        print(f"| {name} px | {n} | " + " | ".join(cells) + " |")
+    for lo in (32, 64):
+        first = [i for i, (a, _) in enumerate(ev.BANDS) if a >= lo]
+        n = sum(rows[0][1]["band_faces"][i] for i in first)
+        cells = []
+        for _, r in rows:
+            k = sum(r["band_leaked"][i] for i in first)
+            cells.append(f"{k} ({pct(k / n if n else 0)})")
+        print(f"| >= {lo} px | {n} | " + " | ".join(cells) + " |")
+    n = rows[0][1]["faces"]
+    cells = [f"{round(r['leaked'] * n)} ({pct(r['leaked'])})" for _, r in rows]
+    print(f"| all | {n} | " + " | ".join(cells) + " |")
+
+
+def print_false_masks(rows, nofaces: dict) -> None:
+    """Masks on no labelled face (dev set) and on the photos without people."""
+    print("\n## False masks\n")
+    print("| tool | masks (dev) | on no labelled face | dev photos with one | "
+          "dev photos without faces: masks | photos without people: masks | DSCN0021.jpg |")
+    print("|---|---|---|---|---|---|---|")
+    for label, r in rows:
+        nf = nofaces.get(label)
+        total = str(sum(nf.values())) + f" on {len(nf)}" if nf else "-"
+        dscn = [v for k, v in (nf or {}).items() if os.path.basename(k) == "DSCN0021.jpg"]
+        print(f"| {label} | {r['masks']} | {r['false_masks']} | {r['false_images']} | "
+              f"{r['empty_masks']} on {r['empty_images']} | {total} | "
+              f"{dscn[0] if dscn else '-'} |")
+    print("\n'on no labelled face': the mask's centre lies outside every ground-truth box"
+          " grown by half its size on each side (unlabelled faces count as false here).")
+
+
 def main():
     root, work = sys.argv[1], sys.argv[2]
     images = os.path.join(root, "images")
@@ -96,6 +137,11 @@ def main():
     r.update(t)
     r["ips"] = n / t["wall"]
     rows.append(("deface 1.5.0 (t 0.2, mask scale 1.3)", r))
+    nofaces = {}
+    nf_dir = os.path.join(work, "nofaces")
+    if os.path.exists(os.path.join(work, "deface_nofaces.npz")):
+        d = ev.filter_preds(read_deface(os.path.join(work, "deface_nofaces.npz")), DEFACE_THRESHOLD)
+        nofaces[rows[-1][0]] = {k: len(v) for k, v in d.items()}
     curves["deface"] = ev.curve(d_masks_all, gt, CURVE)
     deface_ips = r["ips"]
 
@@ -117,6 +163,10 @@ def main():
         r["ips"] = n / t["wall"]
         rows.append((label, r))
         curves[label] = ev.curve(cm, gt, CURVE)
+        nf = os.path.join(work, f"{name.replace('bf_default', 'bf')}_nofaces.jsonl")
+        if os.path.exists(nf):
+            _, m, _ = read_blindfold(nf, os.path.join(nf_dir, "images"))
+            nofaces[label] = {k: len(v) for k, v in m.items()}
 
     print(f"\n## {n} images, {sum(len(g.keep['hard']) for g in gt)} countable hard faces\n")
     print("| tool | AP easy | AP medium | AP hard | AP hard at its threshold | leaked | "
@@ -130,6 +180,8 @@ def main():
     print("\nAP: official WIDER FACE protocol on detections down to score 0.05; the next"
           " column at the tool's operating threshold. leaked/protected: 'hard' faces"
           " < 50% / >= 95% covered by the masks as drawn.")
+    print_bands(rows)
+    print_false_masks(rows, nofaces)
     bad = [(label, r["exit"]) for label, r in rows if r["exit"] != 0]
     if bad:
         print(f"\nWARNING: non-zero exit status: {bad}")

@@ -9,7 +9,9 @@
 #      JOBS (blindfold --jobs, default: number of CPUs),
 #      BF_ARGS / BF_FAST_ARGS (extra blindfold flags for the default / fast rows,
 #        e.g. BF_ARGS="--threshold 0.15 --scales 1.25 --tile 2048 --overview 2048"),
-#      LIMIT (only the first N images of the list: a quick smoke test).
+#      LIMIT (only the first N images of the list: a quick smoke test),
+#      NOFACES (folder of photos without people whose masks are counted,
+#        default ../shared/data/exif; skipped when missing).
 # Needs: python3 (venv made in bench/.venv), /usr/bin/time, network to PyPI
 # on the first run. About 10-15 minutes on a 2-core machine.
 set -euo pipefail
@@ -105,6 +107,17 @@ log "blindfold --fast at --threshold 0.05, dry run"
 
 log "deface boxes from its Python API at threshold 0.05 (for AP and the curve)"
 "$py" "$here/deface_dets.py" "$data" "$work/deface_dets.npz" 0.05
+
+nofaces_src="${NOFACES:-$repo/../shared/data/exif}"
+if [ -d "$nofaces_src" ]; then
+  log "photos without people ($nofaces_src): masks per photo"
+  mkdir -p "$work/nofaces/images"
+  cp "$nofaces_src"/*.jpg "$work/nofaces/images/"
+  (cd "$work/nofaces/images" && ls *.jpg) > "$work/nofaces/image_list.txt"
+  "${bf[@]}" "${bf_args[@]}" --json --dry-run "$work/nofaces/images" > "$work/bf_nofaces.jsonl"
+  "${bf[@]}" --fast "${bf_fast_args[@]}" --json --dry-run "$work/nofaces/images" > "$work/bf_fast_nofaces.jsonl"
+  "$py" "$here/deface_dets.py" "$work/nofaces" "$work/deface_nofaces.npz" 0.05
+fi
 
 log "evaluating"
 { echo "blindfold default flags: ${BF_ARGS:-(none)}"; echo "blindfold fast flags: --fast ${BF_FAST_ARGS:-}"; } > "$work/flags.txt"

@@ -178,3 +178,46 @@ def test_jpeg_size(tmp_path):
     p = tmp_path / "x.jpg"
     p.write_bytes(data)
     assert ev.jpeg_size(str(p)) == (13, 7)
+
+
+def test_band_of_edges():
+    assert [ev.band_of(h) for h in (0, 31.9, 32, 63.9, 64, 127, 128, 5000)] == [
+        0, 0, 1, 1, 2, 2, 3, 3,
+    ]
+
+
+def test_leaks_by_height_band():
+    # Faces 20, 40, 100 and 200 px tall, one per band; masks cover the 40 and
+    # 200 px ones only. A non-countable 150 px face is not counted.
+    faces = [[0, 0, 20, 20], [30, 0, 40, 40], [0, 100, 100, 100], [150, 0, 200, 200],
+             [400, 300, 150, 150]]
+    g = gt_image("a.jpg", faces, [1, 2, 3, 4], size=(600, 600))
+    masks = {"a.jpg": [("rect", 30.0, 0.0, 70.0, 40.0, 0.9), ("rect", 150.0, 0.0, 350.0, 200.0, 0.9)]}
+    f = ev.evaluate_privacy(masks, [g])
+    assert f["band_faces"] == [1, 1, 1, 1]
+    assert f["band_leaked"] == [1, 0, 1, 0]
+    # Bands add up to the overall figures.
+    assert sum(f["band_faces"]) == f["faces"]
+    assert sum(f["band_leaked"]) == round(f["leaked"] * f["faces"])
+    assert sum(f["band_leaked"][1:]) == round(f["leaked32"] * f["faces32"])
+
+
+def test_false_masks_and_empty_images():
+    g = gt_image("a.jpg", [[40, 40, 20, 20]], [1])
+    empty = gt_image("b.jpg", np.zeros((0, 4)), [])
+    masks = {
+        "a.jpg": [
+            ("rect", 40.0, 40.0, 60.0, 60.0, 0.9),  # on the face
+            ("ellipse", 25.0, 25.0, 45.0, 45.0, 0.5),  # centre (35, 35): inside the grown box
+            ("rect", 80.0, 80.0, 90.0, 90.0, 0.3),  # centre (85, 85): outside
+        ],
+        "b.jpg": [("rect", 0.0, 0.0, 10.0, 10.0, 0.2), ("rect", 50.0, 50.0, 60.0, 60.0, 0.2)],
+    }
+    f = ev.evaluate_privacy(masks, [g, empty])
+    assert f["masks"] == 5
+    assert f["false_masks"] == 3
+    assert f["false_images"] == 2
+    assert f["empty_images"] == 1 and f["empty_masks"] == 2
+    # The score filter applies to the counts too.
+    f = ev.evaluate_privacy(masks, [g, empty], min_score=0.4)
+    assert (f["masks"], f["false_masks"], f["false_images"]) == (2, 0, 0)

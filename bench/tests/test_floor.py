@@ -61,3 +61,21 @@ def test_split_counts_by_bin():
     # FACE covered up to 0.12 (bin 0.10-0.15); the 40 px face has no mask.
     assert counts["all"] == [1, 0, 1, 0, 0]
     assert counts["32"] == [1, 0, 0, 0, 0]
+
+
+def test_union_masks_pools_runs_above_the_floor():
+    g = ev.ImageGT("a.jpg", np.array([FACE], float), {s: np.array([1]) for s in ev.SETTINGS}, (100, 100))
+    r1 = {"a.jpg": [rect(5, 5, 35, 35, 0.04)]}
+    r2 = {"a.jpg": [rect(0, 0, 8, 8, 0.3)], "other.jpg": [rect(0, 0, 8, 8, 0.9)]}
+    u = floor.union_masks([r1, r2], [g])
+    assert list(u) == ["a.jpg"]
+    assert u["a.jpg"] == [rect(0, 0, 8, 8, 0.3)]
+
+
+def test_print_by_height_lists_large_leaks(capsys):
+    g = ev.ImageGT("a.jpg", np.array([FACE, (20, 20, 70, 70)], float),
+                   {s: np.array([1, 2]) for s in ev.SETTINGS}, (100, 100))
+    floor.print_by_height("x", [g], {"a.jpg": [rect(5, 5, 35, 35, 0.9)]}, 0.15)
+    out = capsys.readouterr().out
+    assert "< 32 px: 0" in out and "64-128 px: 1" in out
+    assert "a.jpg h 70 cover 0.00 box (20, 20, 70, 70)" in out

@@ -125,6 +125,11 @@ pub struct DetectArgs {
     #[arg(long, value_name = "PX")]
     pub coarse_overview: Option<u32>,
 
+    /// Shrunk passes keep only boxes at least this many of their pixels tall
+    /// when a native pass also runs (0 = keep all).
+    #[arg(long, value_name = "PX")]
+    pub downscaled_min: Option<u32>,
+
     /// Tile side in pixels for large or upscaled images (multiple of 32).
     #[arg(long, value_name = "PX")]
     pub tile: Option<u32>,
@@ -137,6 +142,12 @@ pub struct DetectArgs {
     /// for a small face (0 = run every tile).
     #[arg(long, value_name = "F")]
     pub upscaled_gate: Option<f32>,
+
+    /// Size-aware threshold: PX,SCORE[,PASSES[,CONFIRM]]: boxes from PX/4 tall
+    /// need a score rising to SCORE at PX px, unless PASSES passes saw them;
+    /// boxes under CONFIRM always need PASSES passes (0 = off).
+    #[arg(long, value_delimiter = ',', value_name = "PX,F[,N[,F]]")]
+    pub size_gate: Option<Vec<f32>>,
 
     /// Also run on the mirrored image (flip test-time augmentation).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]

@@ -4,8 +4,8 @@
 //! choice and the detector pool in `blindfold_infer::select`.
 
 use crate::cli::{BackendArg, DetectArgs, EngineArgs};
-use anyhow::{Context, Result};
-use blindfold::detect::DetectConfig;
+use anyhow::{Context, Result, bail};
+use blindfold::detect::{DetectConfig, SizeGate};
 use blindfold_infer::select::{Choice, Engine, num_cpus};
 
 /// The detection settings from the defaults, the `--fast` preset and flags.
@@ -27,6 +27,9 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     if let Some(o) = a.coarse_overview {
         c.coarse_overview = o;
     }
+    if let Some(m) = a.downscaled_min {
+        c.downscaled_min = m;
+    }
     if let Some(t) = a.tile {
         c.tile = t;
     }
@@ -35,6 +38,9 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     }
     if let Some(g) = a.upscaled_gate {
         c.upscaled_gate = g;
+    }
+    if let Some(g) = &a.size_gate {
+        c.size_gate = size_gate(g)?;
     }
     if let Some(f) = a.flip {
         c.flip = f;
@@ -63,4 +69,48 @@ pub fn resolve(a: &EngineArgs, jobs: usize, say: &dyn Fn(&str)) -> Result<Engine
     };
     let threads = (num_cpus() / jobs.max(1)).max(1);
     Engine::new(&model, ort_lib, choice, threads).context("--backend")
+}
+
+/// `--size-gate PX,SCORE[,PASSES[,CONFIRM]]`, or `0` for off.
+fn size_gate(v: &[f32]) -> Result<SizeGate> {
+    let agree = |n: f32| (n >= 0.0 && n.fract() == 0.0).then_some(n as u32);
+    let g = |large_px, large_threshold, agree, confirm_below| SizeGate {
+        large_px,
+        large_threshold,
+        agree,
+        confirm_below,
+    };
+    match *v {
+        [0.0] => Ok(SizeGate::OFF),
+        [px, t] => Ok(g(px, t, 0, 0.0)),
+        [px, t, n] if agree(n).is_some() => Ok(g(px, t, n as u32, 0.0)),
+        [px, t, n, c] if agree(n).is_some() => Ok(g(px, t, n as u32, c)),
+        _ => bail!("--size-gate takes 0 (off) or PX,SCORE[,PASSES[,CONFIRM]]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_gate_flag() {
+        assert_eq!(size_gate(&[0.0]).unwrap(), SizeGate::OFF);
+        let g = size_gate(&[256.0, 0.3]).unwrap();
+        assert_eq!((g.large_px, g.large_threshold, g.agree), (256.0, 0.3, 0));
+        assert_eq!(size_gate(&[512.0, 0.4, 2.0]).unwrap().agree, 2);
+        assert_eq!(
+            size_gate(&[512.0, 0.4, 2.0, 0.3]).unwrap().confirm_below,
+            0.3
+        );
+        for bad in [
+            &[1.0][..],
+            &[512.0, 0.4, 1.5],
+            &[512.0, 0.4, -1.0],
+            &[512.0, 0.4, 2.5, 0.3],
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+        ] {
+            assert!(size_gate(bad).is_err(), "{bad:?}");
+        }
+    }
 }

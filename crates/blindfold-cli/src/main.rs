@@ -37,13 +37,19 @@ fn parse_args() -> Cli {
     let f = blindfold::detect::DetectConfig::fast();
     let defaults = format!(
         "Detection defaults: --threshold {} --scales {} --overview {} --coarse-overview {} \
+         --downscaled-min {} --size-gate {},{},{},{} \
          --tile {} --upscaled-tile {} --upscaled-gate {} --flip {} --fusion {} --grow {}\n\
          --fast means: --threshold {} --scales {} --overview {} --coarse-overview {} --flip {}\n\
-         Videos leave out scales above 1 unless --scales is given.",
+         Videos run only scale 1 unless --scales is given.",
         d.threshold,
         join(&d.scales),
         d.overview,
         d.coarse_overview,
+        d.downscaled_min,
+        d.size_gate.large_px,
+        d.size_gate.large_threshold,
+        d.size_gate.agree,
+        d.size_gate.confirm_below,
         d.tile,
         d.upscaled_tile,
         d.upscaled_gate,

@@ -17,7 +17,9 @@ use super::decode::{Placement, check_shapes, decode};
 use super::gate::Evidence;
 use super::resample::{Taps, fill, mirror, mirror_in_place};
 use super::tiles::{Tile, plan_tiles};
-use super::{Adapter, Backend, DetectConfig, FaceDetector, ModelOutput, Tensor4, finish};
+use super::{
+    Adapter, Backend, Candidate, DetectConfig, FaceDetector, ModelOutput, Tensor4, finish,
+};
 use crate::{Detection, Error};
 use image::RgbImage;
 
@@ -31,6 +33,8 @@ pub struct CenterFace<B: Backend> {
     tmp: Vec<f32>,
     /// What the ungated passes saw, for the gated ones.
     evidence: Evidence,
+    /// The pass of each raw detection of the current image.
+    from: Vec<usize>,
 }
 
 /// One pass: the image resized to `rw` x `rh`, cut into tiles.
@@ -45,6 +49,8 @@ struct Pass {
     slack: f32,
     /// Tiles run only where other passes saw evidence of a face.
     gated: bool,
+    /// Boxes shorter than this (original-image pixels) are dropped.
+    min_h: f32,
 }
 
 impl Pass {
@@ -58,6 +64,7 @@ impl Pass {
             threshold,
             slack,
             gated: false,
+            min_h: 0.0,
         }
     }
 
@@ -165,6 +172,7 @@ impl<B: Backend> CenterFace<B> {
             input: Tensor4::zeros([0, 3, 0, 0]),
             tmp: Vec::new(),
             evidence: Evidence::default(),
+            from: Vec::new(),
         })
     }
 
@@ -218,6 +226,13 @@ impl<B: Backend> CenterFace<B> {
             passes.push(whole(c.overview));
             if long > c.overview && c.coarse_overview > 0 && c.coarse_overview < c.overview {
                 passes.push(whole(c.coarse_overview));
+            }
+        }
+        if c.downscaled_min > 0 && c.scales.iter().any(|&s| s >= 1.0) {
+            // Small faces are found at full resolution: a shrunk image's
+            // small boxes would be duplicates or false alarms.
+            for p in passes.iter_mut().filter(|p| p.sy < 1.0) {
+                p.min_h = c.downscaled_min as f32 / p.sy;
             }
         }
         if passes.iter().all(|p| p.gated) {
@@ -293,7 +308,16 @@ impl<B: Backend> CenterFace<B> {
                 img_w,
                 img_h,
             };
+            let start = dets.len();
             decode(&out, j, &p, dets)?;
+            if pass.min_h > 0.0 {
+                let tall: Vec<Detection> = dets
+                    .drain(start..)
+                    .filter(|d| d.bbox.height() >= pass.min_h)
+                    .collect();
+                dets.extend(tall);
+            }
+            self.from.resize(dets.len(), job.pass);
             if gather {
                 self.evidence.add(&out, j, &p, self.config.upscaled_gate);
             }
@@ -338,8 +362,9 @@ impl<B: Backend> Adapter for CenterFace<B> {
     }
 
     /// Every box from every pass, tile and flip, before merging.
-    fn candidates(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
+    fn candidates(&mut self, image: &RgbImage) -> Result<Vec<Candidate>, Error> {
         let (w, h) = image.dimensions();
+        self.from.clear();
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
@@ -355,7 +380,14 @@ impl<B: Backend> Adapter for CenterFace<B> {
             let second = group_jobs(&passes, flip, |p, t| p.gated && ev.any_in(p.reach(t)));
             self.run_groups(image, &passes, &second, false, &mut dets)?;
         }
-        Ok(dets)
+        Ok(dets
+            .into_iter()
+            .zip(&self.from)
+            .map(|(detection, &pass)| Candidate {
+                detection,
+                pass: pass as u32,
+            })
+            .collect())
     }
 }
 
@@ -499,6 +531,7 @@ mod tests {
         let raw = detector(Mode::Faces, config).candidates(&img).unwrap();
         let peaks = |t: &BBox| {
             raw.iter()
+                .map(|c| c.detection)
                 .filter(|d| d.score == 0.9 && d.bbox.iou(t) > 0.95)
                 .count()
         };
@@ -792,6 +825,89 @@ mod tests {
             let r = CenterFace::new(fake(Mode::Faces), bad);
             assert!(matches!(r, Err(Error::Config(_))), "{:?}", r.err());
         }
+    }
+
+    #[test]
+    fn size_gate_keeps_a_weak_large_box_that_two_passes_saw() {
+        // The fake scores faces 0.9; a gate asking 0.95 from 64 px drops a
+        // 100 px face unless `agree` passes saw it. Mirrored images are the
+        // same pass.
+        let faces = [(60, 50, 100)];
+        let img = scene(300, 220, &faces);
+        let gate = |agree| super::super::SizeGate {
+            large_px: 64.0,
+            large_threshold: 0.95,
+            agree,
+            confirm_below: 0.0,
+        };
+        let run = |scales: Vec<f32>, flip: bool, agree: u32| {
+            let mut all = Vec::new();
+            for config in both_fusions(DetectConfig {
+                scales: scales.clone(),
+                flip,
+                overview: 0,
+                size_gate: gate(agree),
+                ..base()
+            }) {
+                all.push(detector(Mode::Faces, config).detect(&img).unwrap());
+            }
+            assert_eq!(all[0].len(), all[1].len());
+            all.pop().unwrap()
+        };
+        assert!(run(vec![0.5, 1.0], false, 0).is_empty());
+        assert_one_each(&run(vec![0.5, 1.0], false, 2), &faces, 0.85);
+        assert!(run(vec![1.0], true, 2).is_empty());
+        assert!(run(vec![0.5, 1.0], false, 3).is_empty());
+        // A small face never needs the agreement.
+        let small = [(20, 20, 12)];
+        let mut d = detector(
+            Mode::Faces,
+            DetectConfig {
+                size_gate: gate(2),
+                ..base()
+            },
+        );
+        assert_one_each(&d.detect(&scene(100, 80, &small)).unwrap(), &small, 0.85);
+    }
+
+    #[test]
+    fn downscaled_passes_keep_only_tall_boxes_beside_a_native_pass() {
+        // A 100 px and a 20 px face. At scale 0.5 they are 50 and 10 px: with
+        // downscaled_min 32 the half-size pass keeps only the large one.
+        let faces = [(40, 40, 100), (200, 60, 20)];
+        let img = scene(300, 200, &faces);
+        let config = |scales: Vec<f32>, downscaled_min| DetectConfig {
+            scales,
+            overview: 0,
+            downscaled_min,
+            ..base()
+        };
+        let mut d = detector(Mode::Faces, config(vec![0.5, 1.0], 32));
+        let raw = d.candidates(&img).unwrap();
+        let half: Vec<f32> = raw
+            .iter()
+            .filter(|c| c.pass == 0)
+            .map(|c| c.detection.bbox.height())
+            .collect();
+        assert!(
+            !half.is_empty() && half.iter().all(|&h| h >= 64.0),
+            "{half:?}"
+        );
+        assert!(
+            raw.iter()
+                .any(|c| c.pass == 1 && c.detection.bbox.height() < 30.0)
+        );
+        assert_one_each(&d.detect(&img).unwrap(), &faces, 0.8);
+        // Without a native pass the shrunk pass keeps everything.
+        let mut d = detector(Mode::Faces, config(vec![0.5], 32));
+        assert_one_each(&d.detect(&img).unwrap(), &faces, 0.7);
+        // 0 keeps every box.
+        let mut d = detector(Mode::Faces, config(vec![0.5, 1.0], 0));
+        let raw = d.candidates(&img).unwrap();
+        assert!(
+            raw.iter()
+                .any(|c| c.pass == 0 && c.detection.bbox.height() < 30.0)
+        );
     }
 
     #[test]

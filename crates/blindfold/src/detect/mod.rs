@@ -130,6 +130,16 @@ pub trait FaceDetector: Send {
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error>;
 }
 
+/// A raw candidate box and the pass (scale or overview of one model) that
+/// produced it; a mirrored image is the same pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    /// The box and its score.
+    pub detection: Detection,
+    /// Which pass saw it (numbered by the adapter, from 0).
+    pub pass: u32,
+}
+
 /// A model adapter: runs one model over an image (all its passes, tiles and
 /// flips) and yields raw candidate boxes with scores, before any merging.
 /// [`finish`] turns the candidates of one or more adapters into faces.
@@ -137,19 +147,46 @@ pub trait Adapter: Send {
     /// Which backend runs the model, for reports.
     fn backend_name(&self) -> &str;
     /// Every candidate box of every pass, in original-image pixels.
-    fn candidates(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error>;
+    fn candidates(&mut self, image: &RgbImage) -> Result<Vec<Candidate>, Error>;
 }
 
 /// The generic last stage, the same for every model: merge overlapping
 /// candidates (`config.fusion` at `config.iou`), then keep the boxes that
-/// pass the size-aware threshold (`config.threshold`, `config.size_gate`).
-pub fn finish(candidates: Vec<Detection>, config: &DetectConfig) -> Vec<Detection> {
-    let fused = match config.fusion {
-        Fusion::Nms => nms(candidates, config.iou),
-        Fusion::Wbf => weighted_fusion(candidates, config.iou),
+/// pass the size-aware threshold (`config.threshold`, `config.size_gate`),
+/// which may ask how many passes saw a box.
+pub fn finish(candidates: Vec<Candidate>, config: &DetectConfig) -> Vec<Detection> {
+    let c = config;
+    // Keep the raw boxes only when the size gate may ask who saw a box.
+    let raw = match c.size_gate.agree > 0 && c.size_gate.is_active(c.threshold) {
+        true => candidates.clone(),
+        false => Vec::new(),
     };
-    size_gate::apply(fused, config.threshold, &config.size_gate)
+    let dets: Vec<Detection> = candidates.into_iter().map(|c| c.detection).collect();
+    let fused = match c.fusion {
+        Fusion::Nms => nms(dets, c.iou),
+        Fusion::Wbf => weighted_fusion(dets, c.iou),
+    };
+    size_gate::apply(fused, c.threshold, &c.size_gate, |d| support(d, &raw, c.iou))
 }
+
+/// How many passes saw `d`: distinct passes among the raw candidates that are
+/// the same face as it (IoU above zero and at least `iou`, as in fusion).
+fn support(d: &Detection, raw: &[Candidate], iou: f32) -> u32 {
+    let mut seen: Vec<u32> = Vec::new();
+    for r in raw {
+        if seen.contains(&r.pass) {
+            continue;
+        }
+        let o = d.bbox.iou(&r.detection.bbox);
+        if o > 0.0 && o >= iou {
+            seen.push(r.pass);
+        }
+    }
+    seen.len() as u32
+}
+
+/// Pass numbers reserved for each model of an [`Ensemble`].
+const PASSES_PER_MODEL: u32 = 1 << 16;
 
 /// Several model adapters whose candidates are merged by [`finish`]: a
 /// detector ensemble. With one adapter it is that adapter's detector.
@@ -185,8 +222,14 @@ impl FaceDetector for Ensemble {
 
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
         let mut all = Vec::new();
-        for a in &mut self.adapters {
-            all.extend(a.candidates(image)?);
+        for (i, a) in self.adapters.iter_mut().enumerate() {
+            // Each model's passes are passes of their own: two models that
+            // agree count as two passes.
+            let offset = i as u32 * PASSES_PER_MODEL;
+            all.extend(a.candidates(image)?.into_iter().map(|c| Candidate {
+                pass: c.pass + offset,
+                ..c
+            }));
         }
         Ok(finish(all, &self.config))
     }
@@ -249,6 +292,13 @@ pub struct DetectConfig {
     /// was trained on. 0 turns it off.
     #[serde(default)]
     pub coarse_overview: u32,
+    /// In passes that shrink the image (scale or overview below 1), when a
+    /// pass at scale 1 or more also runs, keep only boxes at least this many
+    /// of the shrunk image's pixels tall: smaller faces are found at full
+    /// resolution, and a shrunk image's small boxes are mostly false alarms
+    /// on textures. 0 keeps every box.
+    #[serde(default)]
+    pub downscaled_min: u32,
     /// Tile side in network pixels (multiple of 32).
     pub tile: u32,
     /// Tile side for the upscaled passes (scale above 1), in network pixels
@@ -287,9 +337,10 @@ impl Default for DetectConfig {
             peaks_only: false,
             iou: 0.4,
             fusion: Fusion::Wbf,
-            scales: vec![1.0, 2.0],
+            scales: vec![0.5, 1.0, 2.0],
             overview: 2048,
             coarse_overview: 1024,
+            downscaled_min: 32,
             tile: 2048,
             upscaled_tile: 320,
             upscaled_gate: 0.05,
@@ -336,9 +387,12 @@ impl DetectConfig {
             return bad("scale_thresholds must be within 0..1");
         }
         if !(self.size_gate.large_px >= 0.0
-            && (0.0..=1.0).contains(&self.size_gate.large_threshold))
+            && (0.0..=1.0).contains(&self.size_gate.large_threshold)
+            && (0.0..=1.0).contains(&self.size_gate.confirm_below))
         {
-            return bad("size_gate needs large_px >= 0 and large_threshold within 0..1");
+            return bad(
+                "size_gate needs large_px >= 0, large_threshold and confirm_below within 0..1",
+            );
         }
         if self.scales.is_empty() && self.overview == 0 {
             return bad("at least one scale or the overview pass is needed");

@@ -32,6 +32,17 @@ pub struct SizeGate {
     /// Minimum score for boxes at least `large_px` tall. At or below the
     /// detection threshold the gate does nothing.
     pub large_threshold: f32,
+    /// A box that at least this many passes saw (scales and overviews; a
+    /// mirrored image is the same pass) needs only the detection threshold,
+    /// whatever its height: a large face is found at several scales, a
+    /// texture that looks like one mostly at one. 0 turns this off.
+    #[serde(default)]
+    pub agree: u32,
+    /// Boxes of any height scoring below this are kept only when `agree`
+    /// passes saw them (a leaf pattern mostly fools one pass). At or below
+    /// the detection threshold, or with `agree` 0, it does nothing.
+    #[serde(default)]
+    pub confirm_below: f32,
 }
 
 impl Default for SizeGate {
@@ -45,18 +56,27 @@ impl SizeGate {
     pub const OFF: SizeGate = SizeGate {
         large_px: 0.0,
         large_threshold: 0.0,
+        agree: 0,
+        confirm_below: 0.0,
     };
 
     /// The values chosen on the WIDER FACE dev set: 0.4 from 512 px tall,
-    /// rising from 128 px.
+    /// rising from 128 px, unless two passes saw the box.
     pub const RECOMMENDED: SizeGate = SizeGate {
         large_px: 512.0,
         large_threshold: 0.4,
+        agree: 2,
+        confirm_below: 0.0,
     };
 
     /// Does the gate change anything for this detection threshold?
     pub fn is_active(&self, threshold: f32) -> bool {
-        self.large_px > 0.0 && self.large_threshold > threshold
+        (self.large_px > 0.0 && self.large_threshold > threshold) || self.confirms(threshold)
+    }
+
+    /// Do weak boxes need agreeing passes at this detection threshold?
+    fn confirms(&self, threshold: f32) -> bool {
+        self.agree > 0 && self.confirm_below > threshold
     }
 }
 
@@ -64,7 +84,7 @@ impl SizeGate {
 /// `large_px / 4`, `large_threshold` from `large_px`, linear in `ln(h)`
 /// between. Never below `threshold`.
 pub fn min_score_for_height(h: f32, threshold: f32, gate: &SizeGate) -> f32 {
-    if !gate.is_active(threshold) {
+    if !(gate.large_px > 0.0 && gate.large_threshold > threshold) {
         return threshold;
     }
     let lo = gate.large_px * RAMP_START;
@@ -79,10 +99,24 @@ pub fn min_score_for_height(h: f32, threshold: f32, gate: &SizeGate) -> f32 {
 }
 
 /// Drop the detections that score below [`min_score_for_height`] of their
-/// box height. Order is kept.
-pub fn apply(mut dets: Vec<Detection>, threshold: f32, gate: &SizeGate) -> Vec<Detection> {
+/// box height, unless `gate.agree` is set and `support` (how many passes saw
+/// the box) reaches it. `support` is asked only for those boxes. Order is
+/// kept.
+pub fn apply(
+    mut dets: Vec<Detection>,
+    threshold: f32,
+    gate: &SizeGate,
+    mut support: impl FnMut(&Detection) -> u32,
+) -> Vec<Detection> {
     if gate.is_active(threshold) {
-        dets.retain(|d| d.score >= min_score_for_height(d.bbox.height(), threshold, gate));
+        let confirm = gate.confirms(threshold);
+        dets.retain(|d| {
+            if confirm && d.score < gate.confirm_below {
+                return support(d) >= gate.agree;
+            }
+            d.score >= min_score_for_height(d.bbox.height(), threshold, gate)
+                || (gate.agree > 0 && support(d) >= gate.agree)
+        });
     }
     dets
 }
@@ -102,7 +136,13 @@ mod tests {
     const G: SizeGate = SizeGate {
         large_px: 256.0,
         large_threshold: 0.4,
+        agree: 0,
+        confirm_below: 0.0,
     };
+
+    fn none(_: &Detection) -> u32 {
+        panic!("support asked without agree")
+    }
 
     #[test]
     fn small_boxes_keep_the_threshold() {
@@ -141,11 +181,13 @@ mod tests {
         let low = SizeGate {
             large_px: 256.0,
             large_threshold: 0.1,
+            agree: 0,
+            confirm_below: 0.0,
         };
         assert_eq!(min_score_for_height(500.0, 0.2, &low), 0.2);
         let dets = vec![det(500.0, 0.21), det(10.0, 0.3)];
-        assert_eq!(apply(dets.clone(), 0.2, &SizeGate::OFF), dets);
-        assert_eq!(apply(dets.clone(), 0.2, &low), dets);
+        assert_eq!(apply(dets.clone(), 0.2, &SizeGate::OFF, none), dets);
+        assert_eq!(apply(dets.clone(), 0.2, &low, none), dets);
     }
 
     #[test]
@@ -157,15 +199,61 @@ mod tests {
             det(128.0, 0.24), // mid, needs 0.25 at t 0.1: dropped
             det(128.0, 0.26), // kept
         ];
-        let kept = apply(dets.clone(), 0.1, &G);
+        let kept = apply(dets.clone(), 0.1, &G, none);
         assert_eq!(kept, vec![dets[0], dets[2], dets[4]]);
     }
 
     #[test]
+    fn agreeing_passes_keep_a_weak_large_box() {
+        let g = SizeGate { agree: 2, ..G };
+        let dets = vec![
+            det(300.0, 0.9), // strong: kept without asking
+            det(300.0, 0.3), // weak, seen by 2 passes: kept
+            det(301.0, 0.3), // weak, seen by 1 pass: dropped
+            det(20.0, 0.15), // small: kept without asking
+        ];
+        let mut asked = Vec::new();
+        let kept = apply(dets.clone(), 0.1, &g, |d| {
+            asked.push(d.bbox.height());
+            if d.bbox.height() == 300.0 { 2 } else { 1 }
+        });
+        assert_eq!(kept, vec![dets[0], dets[1], dets[3]]);
+        assert_eq!(asked, vec![300.0, 301.0]);
+    }
+
+    #[test]
+    fn weak_boxes_of_any_height_need_agreement_below_confirm() {
+        let g = SizeGate {
+            agree: 2,
+            confirm_below: 0.3,
+            ..SizeGate::OFF
+        };
+        assert!(g.is_active(0.15) && !g.is_active(0.3));
+        let dets = vec![
+            det(20.0, 0.5),  // strong: kept
+            det(20.0, 0.2),  // weak, 2 passes: kept
+            det(21.0, 0.2),  // weak, 1 pass: dropped
+            det(300.0, 0.2), // weak and large, 1 pass: dropped
+        ];
+        let one = |d: &Detection| if d.bbox.height() == 20.0 { 2 } else { 1 };
+        assert_eq!(apply(dets.clone(), 0.15, &g, one), vec![dets[0], dets[1]]);
+        // Without `agree` nothing needs confirming.
+        let off = SizeGate { agree: 0, ..g };
+        assert_eq!(apply(dets.clone(), 0.15, &off, none), dets);
+    }
+
+    #[test]
     fn serde_round_trip_and_default_is_off() {
+        // Settings saved before `agree` existed still read.
         let g: SizeGate =
             serde_json::from_str(r#"{"large_px":512,"large_threshold":0.4}"#).unwrap();
-        assert_eq!(g, SizeGate::RECOMMENDED);
+        assert_eq!(
+            g,
+            SizeGate {
+                agree: 0,
+                ..SizeGate::RECOMMENDED
+            }
+        );
         let back: SizeGate = serde_json::from_str(&serde_json::to_string(&G).unwrap()).unwrap();
         assert_eq!(back, G);
         assert_eq!(SizeGate::default(), SizeGate::OFF);
