@@ -9,11 +9,11 @@ mod engine;
 mod inputs;
 mod photo;
 mod report;
+mod serve;
 mod video;
 
 use anyhow::Result;
 use blindfold::anonymize::MaskSpec;
-use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::pipeline::Options;
 use blindfold_infer::select::{Pool, default_workers, mem_available, num_cpus};
 use clap::{CommandFactory, FromArgMatches};
@@ -103,9 +103,18 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The warning for blur and pixelate.
+const REVERSIBLE: &str =
+    "--mode blur and pixelate can be reversed by learned attacks; use noise or solid to protect people";
+
 fn run(cli: Cli) -> Result<ExitCode> {
-    if let Some(Command::Model(cmd)) = &cli.command {
-        return model_command(cmd);
+    match &cli.command {
+        Some(Command::Model(cmd)) => return model_command(cmd),
+        Some(Command::Serve(args)) => return serve::run(args).map_err(|e| match e {
+            serve::Failure::Usage(e) => Usage(e).into(),
+            serve::Failure::Other(e) => e,
+        }),
+        None => {}
     }
     let place = if cli.in_place {
         Placement::InPlace
@@ -119,29 +128,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Err(Usage(anyhow::anyhow!("no photos or videos found in the inputs")).into());
     }
     let cfg = engine::detect_config(&cli.detect).map_err(Usage)?;
-    let mask = MaskSpec {
-        shape: cli.look.shape.into(),
-        grow: cli.look.grow.unwrap_or(MaskSpec::default().grow),
-    };
-    mask.validate().map_err(|e| Usage(e.into()))?;
-    let mode: blindfold::anonymize::Mode = cli.look.mode.into();
-    if mode.is_reversible() && !cli.quiet {
-        eprintln!(
-            "blindfold: warning: --mode {mode:?} can be reversed by learned attacks; use noise or solid to protect people",
-        );
+    let opts = engine::photo_options(&cli.look, &cli.output_opts).map_err(Usage)?;
+    if opts.mode.is_reversible() && !cli.quiet {
+        eprintln!("blindfold: warning: {REVERSIBLE}");
     }
-    let opts = Options {
-        decode: DecodeOptions {
-            max_pixels: cli.output_opts.max_pixels,
-        },
-        mask,
-        mode,
-        encode: EncodeOptions {
-            jpeg_quality: cli.output_opts.quality,
-            keep_icc: !cli.output_opts.drop_icc,
-        },
-        seed: 0,
-    };
 
     let n_photos = jobs.iter().filter(|j| j.kind == Kind::Photo).count();
     let say = |m: &str| {

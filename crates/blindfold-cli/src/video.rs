@@ -1,6 +1,6 @@
 //! Videos: hand the file to `blindfold-video` with a detector from the pool.
 
-use crate::cli::Cli;
+use crate::cli::{Cli, DetectArgs, VideoArgs};
 use crate::engine;
 use crate::inputs::Job;
 use crate::report::FileReport;
@@ -13,16 +13,16 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// The video settings from the flags.
-pub fn options(cli: &Cli, opts: &Options) -> VideoOptions {
+pub fn options(v: &VideoArgs, opts: &Options) -> VideoOptions {
     let defaults = TrackerConfig::default();
     VideoOptions {
         mask: opts.mask,
         mode: opts.mode,
-        crf: cli.video.crf,
-        keep_audio: !cli.video.no_audio,
+        crf: v.crf,
+        keep_audio: !v.no_audio,
         tracking: TrackerConfig {
-            hold: cli.video.hold.unwrap_or(defaults.hold),
-            lookahead: cli.video.lookahead.unwrap_or(defaults.lookahead),
+            hold: v.hold.unwrap_or(defaults.hold),
+            lookahead: v.lookahead.unwrap_or(defaults.lookahead),
             ..defaults
         },
         max_pixels: opts.decode.max_pixels,
@@ -34,9 +34,9 @@ pub fn options(cli: &Cli, opts: &Options) -> VideoOptions {
 /// without `--scales` the upscaled pass for tiny faces is left out. Tracking
 /// across frames recovers much of what it adds on photos, and it would more
 /// than halve the frame rate of a 1080p video.
-pub fn detect_config(cli: &Cli) -> anyhow::Result<blindfold::detect::DetectConfig> {
-    let c = engine::detect_config(&cli.detect)?;
-    Ok(match cli.detect.scales.is_none() && !cli.detect.fast {
+pub fn detect_config(d: &DetectArgs) -> anyhow::Result<blindfold::detect::DetectConfig> {
+    let c = engine::detect_config(d)?;
+    Ok(match d.scales.is_none() && !d.fast {
         true => c.for_video(),
         false => c,
     })
@@ -48,12 +48,12 @@ pub type Slot = Mutex<Option<Box<dyn FaceDetector>>>;
 /// Anonymise one video; failures become an `error` report and leave no output.
 pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -> FileReport {
     let t = Instant::now();
-    let vopts = options(cli, opts);
+    let vopts = options(&cli.video, opts);
     let bar = frame_bar(cli.quiet);
     let mut guard = slot.lock().expect("video detector lock");
     let res = (|| {
         if guard.is_none() {
-            let cfg = detect_config(cli)?;
+            let cfg = detect_config(&cli.detect)?;
             *guard = Some(engine.detector_with_threads(&cfg, num_cpus())?);
         }
         let det = guard.as_mut().expect("detector was just made").as_mut();
