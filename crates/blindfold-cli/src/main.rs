@@ -104,16 +104,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// The warning for blur and pixelate.
-const REVERSIBLE: &str =
-    "--mode blur and pixelate can be reversed by learned attacks; use noise or solid to protect people";
+const REVERSIBLE: &str = "--mode blur and pixelate can be reversed by learned attacks; use noise or solid to protect people";
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Some(Command::Model(cmd)) => return model_command(cmd),
-        Some(Command::Serve(args)) => return serve::run(args).map_err(|e| match e {
-            serve::Failure::Usage(e) => Usage(e).into(),
-            serve::Failure::Other(e) => e,
-        }),
+        Some(Command::Serve(args)) => {
+            return serve::run(args).map_err(|e| match e {
+                serve::Failure::Usage(e) => Usage(e).into(),
+                serve::Failure::Other(e) => e,
+            });
+        }
         None => {}
     }
     let place = if cli.in_place {

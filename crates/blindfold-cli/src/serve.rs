@@ -28,7 +28,10 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
         Some(f) => Some(
             std::fs::read_to_string(f)
                 .map_err(|e| {
-                    Failure::Usage(anyhow::anyhow!("cannot read --token-file {}: {e}", f.display()))
+                    Failure::Usage(anyhow::anyhow!(
+                        "cannot read --token-file {}: {e}",
+                        f.display()
+                    ))
                 })?
                 .trim()
                 .to_string(),
@@ -44,7 +47,9 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
     };
     let limits = Limits {
         max_body: usize::try_from(a.max_body.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
-        queue: a.queue.unwrap_or(4 * jobs.unwrap_or(blindfold_infer::select::num_cpus())),
+        queue: a
+            .queue
+            .unwrap_or(4 * jobs.unwrap_or(blindfold_infer::select::num_cpus())),
         body_timeout: Duration::from_secs(a.body_timeout.max(1)),
         max_video: a.max_video.saturating_mul(1 << 20),
         keep_results: a.keep_results,
