@@ -272,6 +272,10 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30, value_name = "S")]
     pub body_timeout: u64,
 
+    /// Seconds a client has to send a request's headers (slower: cut off).
+    #[arg(long, default_value_t = 10, value_name = "S")]
+    pub header_timeout: u64,
+
     /// Folder for video uploads and results (default: the system temp
     /// folder's blindfold-serve). Photos are never written to disk.
     #[arg(long, value_name = "DIR")]

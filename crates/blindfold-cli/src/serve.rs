@@ -67,6 +67,7 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
             choice: engine::choice(a.engine.backend),
         },
         work_dir: a.work_dir.clone(),
+        header_timeout: Duration::from_secs(a.header_timeout.max(1)),
         log: !a.quiet,
         ..ServeConfig::new(a.listen, settings)
     };

@@ -3,5 +3,6 @@
 
 mod backends;
 mod photos;
+mod serve;
 mod support;
 mod video;
