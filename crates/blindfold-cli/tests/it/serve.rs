@@ -186,7 +186,14 @@ fn serve_masks_a_real_face_refuses_bad_input_and_stops_cleanly() {
 
     // No token, wrong token: 401; /healthz needs none.
     assert_eq!(
-        request(&s, "POST", "/v1/anonymize", &[ct.clone()], &photo).0,
+        request(
+            &s,
+            "POST",
+            "/v1/anonymize",
+            std::slice::from_ref(&ct),
+            &photo
+        )
+        .0,
         401
     );
     let wrong = ("Authorization", "Bearer nope".to_string());
