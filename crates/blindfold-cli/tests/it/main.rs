@@ -2,6 +2,7 @@
 //! Tests that need the real model fetch it once into the cache (see `support`).
 
 mod backends;
+mod golden;
 mod photos;
 mod serve;
 mod support;

@@ -4,7 +4,7 @@
 use crate::support::*;
 
 /// Faces from 32 to 400 px tall in one 1600x1200 photo, with GPS in EXIF.
-fn crowd() -> (image::RgbImage, Vec<[f32; 4]>) {
+pub(crate) fn crowd() -> (image::RgbImage, Vec<[f32; 4]>) {
     let mut img = canvas(1600, 1200);
     let mut faces = Vec::new();
     for (i, h) in [32.0, 40.0, 48.0, 64.0].iter().enumerate() {
