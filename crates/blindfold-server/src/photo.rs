@@ -273,6 +273,22 @@ pub async fn read_body(
         .map_err(|_| AppError::BodyTimeout)?
 }
 
+/// Read and discard a body of at most `max` bytes within `timeout`; stop
+/// early past either (the connection is then closed).
+async fn drain(body: Body, max: usize, timeout: Duration) {
+    let read = async {
+        let mut body = body;
+        let mut n = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            n += frame.data_ref().map_or(0, |d| d.len());
+            if n > max {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, read).await;
+}
+
 /// The Content-Length header, when there is a valid one.
 pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
@@ -307,19 +323,21 @@ async fn run(
 ) -> Result<Outcome, AppError> {
     check_type(headers, "image/")?;
     let shared = s.shared();
-    let admit = shared.admit.get().ok_or(AppError::NotReady)?;
-    let permit = admit
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| AppError::Busy { retry_after: 1 })?;
+    let limits = &shared.limits;
+    let permit = match shared.admit.get().map(|a| a.clone().try_acquire_owned()) {
+        Some(Ok(p)) => p,
+        refused => {
+            // Read and drop the body (bounded like any body) so the client
+            // sees the 503 instead of a reset connection.
+            drain(body, limits.max_body, limits.body_timeout).await;
+            return Err(match refused {
+                None => AppError::NotReady,
+                Some(_) => AppError::Busy { retry_after: 1 },
+            });
+        }
+    };
     shared.metrics.admitted.fetch_add(1, Ordering::Relaxed);
-    let bytes = read_body(
-        body,
-        headers,
-        shared.limits.max_body,
-        shared.limits.body_timeout,
-    )
-    .await;
+    let bytes = read_body(body, headers, limits.max_body, limits.body_timeout).await;
     let admitted = Admitted {
         _permit: permit,
         state: s.clone(),
