@@ -56,7 +56,7 @@ def main():
             with lock:
                 results.append((status, t0, t1, i, body if status == 200 else body[:200]))
             if status == 503:
-                time.sleep(min(float(retry or 1), 1.0))
+                time.sleep(float(retry or 1))
 
     threads = [threading.Thread(target=client) for _ in range(a.clients)]
     for t in threads:

@@ -28,12 +28,35 @@ pub struct Metrics {
     pub admitted: AtomicI64,
     /// Photos in detection now.
     pub in_detection: AtomicI64,
+    /// Recent time per photo in the pool, seconds (a moving average, as f64 bits).
+    photo_secs: AtomicU64,
     hist: [AtomicU64; BUCKETS.len() + 1],
     sum_us: AtomicU64,
     next_id: AtomicU64,
 }
 
 impl Metrics {
+    /// Note the time one photo took in the pool.
+    pub fn photo_took(&self, secs: f64) {
+        let old = f64::from_bits(self.photo_secs.load(Ordering::Relaxed));
+        let new = if old > 0.0 {
+            0.8 * old + 0.2 * secs
+        } else {
+            secs
+        };
+        self.photo_secs.store(new.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Seconds until a photo refused now would likely be admitted: the
+    /// photos admitted, times the recent time per photo, over the detectors
+    /// (1 to 60, for `Retry-After`).
+    pub fn retry_after(&self, detectors: usize) -> u64 {
+        let per = f64::from_bits(self.photo_secs.load(Ordering::Relaxed));
+        let admitted = self.admitted.load(Ordering::Relaxed).max(0) as f64;
+        let wait = admitted * per / detectors.max(1) as f64;
+        (wait.ceil() as u64).clamp(1, 60)
+    }
+
     fn observe(&self, status: u16, seconds: f64, photo: bool) {
         *self
             .by_status
@@ -237,5 +260,10 @@ mod tests {
         );
         assert!(t.contains("blindfold_ready 1\n"), "{t}");
         assert_eq!(m.count(503), 1);
+        assert_eq!(m.retry_after(2), 1, "no photo timed yet");
+        m.photo_took(2.0);
+        assert_eq!(m.retry_after(2), 5, "5 admitted at 2 s each on 2 detectors");
+        m.admitted.store(500, Ordering::Relaxed);
+        assert_eq!(m.retry_after(1), 60);
     }
 }

@@ -330,9 +330,11 @@ async fn run(
             // Read and drop the body (bounded like any body) so the client
             // sees the 503 instead of a reset connection.
             drain(body, limits.max_body, limits.body_timeout).await;
-            return Err(match refused {
-                None => AppError::NotReady,
-                Some(_) => AppError::Busy { retry_after: 1 },
+            return Err(match (refused, shared.detectors.get()) {
+                (Some(_), Some(d)) => AppError::Busy {
+                    retry_after: shared.metrics.retry_after(d.pool.size()),
+                },
+                _ => AppError::NotReady,
             });
         }
     };
@@ -369,6 +371,7 @@ async fn run(
                 })
             });
             m.in_detection.fetch_sub(1, Ordering::Relaxed);
+            m.photo_took(t0.elapsed().as_secs_f64());
             res.map_err(AppError::from)
         })
     })
