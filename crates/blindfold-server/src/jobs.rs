@@ -488,3 +488,26 @@ pub async fn remove(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_dead_processes_are_removed_at_start() {
+        let base = tempfile::tempdir().unwrap();
+        // No process has this id (Linux pids stay below 2^22).
+        let dead = base.path().join("run-999999999");
+        std::fs::create_dir_all(dead.join("abc")).unwrap();
+        std::fs::write(dead.join("abc/input"), b"video").unwrap();
+        let other = base.path().join("keep-me");
+        std::fs::create_dir(&other).unwrap();
+        let jobs = Jobs::open(base.path()).unwrap();
+        assert!(!dead.exists());
+        assert!(other.exists(), "only run-* folders are the service's");
+        assert!(jobs.dir().is_dir());
+        assert_eq!(jobs.dir().file_name().unwrap(), format!("run-{}", std::process::id()).as_str());
+        assert_eq!(new_id().len(), 32);
+        assert_ne!(new_id(), new_id());
+    }
+}
