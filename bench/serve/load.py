@@ -121,6 +121,7 @@ def main():
         "p99_s": pct(0.99),
         "shed_503": by_status.get("503", 0),
         "other_errors": sum(n for s, n in by_status.items() if s not in ("200", "503")),
+        "ok_paths": [paths[r[3]] for r in ok],
         "faces_checked": faces,
         "check_failures": bad[:20],
         "check_failure_count": len(bad),

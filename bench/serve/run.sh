@@ -76,20 +76,35 @@ done
 "$PY" bench/serve/load.py --addr "$ADDR" --images "$TMP/list" --clients "$CLIENTS" --seconds "$SECONDS_LOAD" > "$TMP/load.json"
 HWM_KB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER_PID/status)
 curl -s "http://$ADDR/metrics" > "$TMP/metrics"
+WORKERS=$(curl -s "http://$ADDR/readyz" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["detectors"])')
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || { echo "server exited with an error"; cat "$TMP/server.log"; exit 1; }
 SERVER_PID=""
 LEFT=$(find "$TMP/work" -mindepth 1 | wc -l)
 
-"$PY" - "$TMP/load.json" "$CLI_RATE" "$HWM_KB" "$RSS_BOUND_MB" "$LEFT" "$N" <<'PYEOF'
-import json, sys
+"$PY" - "$TMP/load.json" "$CLI_RATE" "$HWM_KB" "$RSS_BOUND_MB" "$LEFT" "$N" "$TMP/cli.json" "$WORKERS" <<'PYEOF'
+import json, os, sys
 r = json.load(open(sys.argv[1]))
 cli, hwm_mb, bound, left, n = float(sys.argv[2]), int(sys.argv[3]) / 1024, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-ratio = r["requests_per_s"] / cli
+workers = int(sys.argv[8])
+# The CLI's time per photo (with the same number of photos at once), to
+# rate the CLI on the mix of photos the server actually finished: 12 MP
+# photos take about 40 times longer than the others, and which ones the
+# server finished in its window is chance.
+cli_ms = {}
+for line in open(sys.argv[7]):
+    o = json.loads(line)
+    if o.get("kind") == "photo":
+        cli_ms[os.path.basename(o["input"])] = o["total_ms"]
+ok_ms = sum(cli_ms[os.path.basename(p)] for p in r["ok_paths"])
+cli_on_mix = len(r["ok_paths"]) / (ok_ms / 1000 / workers) if ok_ms else 0
+ratio = r["requests_per_s"] / cli_on_mix if cli_on_mix else 0
+plain = r["requests_per_s"] / cli
 print(f"clients {r['clients']}, {r['seconds']:.0f} s, {n} photos")
 print(f"requests/s (200s over {r['drained_s']:.0f} s, until the last admitted one finished): {r['requests_per_s']:.2f}")
 print(f"requests/s (200s finished within the {r['seconds']:.0f} s):  {r['requests_per_s_in_window']:.2f}")
-print(f"CLI photos/s on the same photos:          {cli:.2f}  (server/CLI {ratio*100:.0f}%, target >= 90%)")
+print(f"CLI photos/s on the same photos:          {cli:.2f}  (server/CLI {plain*100:.0f}%)")
+print(f"CLI photos/s on the server's mix:         {cli_on_mix:.2f}  (server/CLI {ratio*100:.0f}%, target >= 90%; from the CLI's time per photo, {workers} at once)")
 print(f"latency p50 {r['p50_s']:.2f} s, p99 {r['p99_s']:.2f} s")
 print(f"statuses {r['by_status']}; shed (503): {r['shed_503']}")
 print(f"peak RSS of the server: {hwm_mb:.0f} MB (bound {bound} MB)")
