@@ -506,7 +506,10 @@ mod tests {
         assert!(!dead.exists());
         assert!(other.exists(), "only run-* folders are the service's");
         assert!(jobs.dir().is_dir());
-        assert_eq!(jobs.dir().file_name().unwrap(), format!("run-{}", std::process::id()).as_str());
+        assert_eq!(
+            jobs.dir().file_name().unwrap(),
+            format!("run-{}", std::process::id()).as_str()
+        );
         assert_eq!(new_id().len(), 32);
         assert_ne!(new_id(), new_id());
     }
