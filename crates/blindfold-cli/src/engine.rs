@@ -59,12 +59,14 @@ pub fn photo_options(look: &LookArgs, out: &OutputArgs) -> Result<Options> {
     Ok(Options {
         decode: DecodeOptions {
             max_pixels: out.max_pixels,
+            accept_damaged: out.accept_damaged,
         },
         mask,
         mode: look.mode.into(),
         encode: EncodeOptions {
             jpeg_quality: out.quality,
             keep_icc: !out.drop_icc,
+            keep_icc_as_is: out.keep_icc_as_is,
         },
         seed: 0,
     })

@@ -1,7 +1,9 @@
 //! Turning the command line's files, folders and globs into jobs: an input
 //! path and the path its output goes to.
 
+use crate::report::shown;
 use anyhow::{Context, Result, bail};
+use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +38,16 @@ pub enum Placement {
     InPlace,
 }
 
-const PHOTO_EXT: &[&str] = &["jpg", "jpeg", "jpe", "png", "webp", "tif", "tiff", "bmp"];
+/// Extensions of photos read; `.jfif` and `.jpe` are JPEG.
+const PHOTO_EXT: &[&str] = &[
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "bmp",
+];
+
+/// Picture formats blindfold cannot read yet: skipped and listed as such.
+const UNSUPPORTED_EXT: &[&str] = &[
+    "gif", "heic", "heif", "avif", "jxl", "jp2", "dng", "cr2", "cr3", "nef", "arw", "raf", "orf",
+    "rw2", "psd", "svg", "ico",
+];
 
 /// The kind of a file, from its extension; `None` for files we skip.
 pub fn kind_of(path: &Path) -> Option<Kind> {
@@ -50,45 +61,147 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
     }
 }
 
+/// A file found in a folder or by a glob and not processed, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// The jobs to run and the files passed over.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Files to process, in order.
+    pub jobs: Vec<Job>,
+    /// Files seen in folders or globs and skipped.
+    pub skipped: Vec<Skipped>,
+}
+
+/// What to do with a file met in a folder or a glob.
+enum Found {
+    Take,
+    Skip(String),
+    /// Not worth a word: blindfold's own temp files.
+    Ignore,
+}
+
+/// Decide about a file met in a folder or a glob, from its own metadata
+/// (`meta` does not follow a symbolic link).
+fn classify(file: &Path, meta: &std::fs::Metadata, place: &Placement) -> Found {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    if blindfold_models::atomic::is_temp_name(&name) {
+        return Found::Ignore;
+    }
+    if meta.file_type().is_symlink() {
+        return Found::Skip(
+            "symbolic link: not followed inside folders (name the file itself to process it)"
+                .into(),
+        );
+    }
+    if !meta.is_file() {
+        return Found::Skip("not a regular file".into());
+    }
+    if kind_of(file).is_none() {
+        let ext = file
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        return Found::Skip(match ext {
+            Some(e) if UNSUPPORTED_EXT.contains(&e.as_str()) => {
+                format!("format not supported (.{e})")
+            }
+            Some(e) => format!("not a photo or video (.{e})"),
+            None => "not a photo or video (no extension)".into(),
+        });
+    }
+    if is_output(file, place) {
+        return Found::Skip("an earlier output (its name ends in the suffix)".into());
+    }
+    Found::Take
+}
+
 /// Expand the arguments into jobs. Files named directly are taken whatever
 /// their extension (a wrong one fails later with a clear message); files found
 /// in folders or by globs are taken only if their extension is known, and
-/// earlier outputs (names containing the suffix) are skipped.
-pub fn collect(args: &[String], place: &Placement) -> Result<Vec<Job>> {
-    let mut jobs = Vec::new();
+/// the others are listed in [`Plan::skipped`] with the reason: unsupported
+/// formats, symbolic links (not followed), earlier outputs (names containing
+/// the suffix). blindfold's own temp files are ignored, and so is the output
+/// folder when it lies inside an input folder.
+pub fn collect(args: &[String], place: &Placement) -> Result<Plan> {
+    let mut plan = Plan::default();
     let mut seen = BTreeSet::new();
+    let out_dir = match place {
+        Placement::Dir(d) => std::fs::canonicalize(d).ok(),
+        _ => None,
+    };
     for arg in args {
         let path = PathBuf::from(arg);
         if path.is_dir() {
-            for entry in walkdir::WalkDir::new(&path).sort_by_file_name() {
-                let entry = entry.with_context(|| format!("cannot read folder {arg}"))?;
-                let file = entry.path();
-                if entry.file_type().is_file() && kind_of(file).is_some() && !is_output(file, place)
-                {
-                    push(&mut jobs, &mut seen, file, &path, place)?;
+            let walk = walkdir::WalkDir::new(&path)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    let temp =
+                        blindfold_models::atomic::is_temp_name(&e.file_name().to_string_lossy());
+                    e.depth() == 0
+                        || !e.file_type().is_dir()
+                        || (!temp
+                            && (out_dir.is_none()
+                                || std::fs::canonicalize(e.path()).ok() != out_dir))
+                });
+            for entry in walk {
+                let entry =
+                    entry.with_context(|| format!("cannot read folder {}", shown(&path)))?;
+                if entry.file_type().is_dir() {
+                    continue;
                 }
+                let meta = entry
+                    .metadata()
+                    .with_context(|| format!("cannot read {}", shown(entry.path())))?;
+                take(&mut plan, &mut seen, entry.path(), &meta, &path, place)?;
             }
         } else if path.is_file() {
             let root = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            push(&mut jobs, &mut seen, &path, &root, place)?;
+            push(&mut plan.jobs, &mut seen, &path, &root, place);
         } else if is_glob(arg) {
             let root = glob_root(arg);
-            let mut any = false;
+            let before = plan.jobs.len();
             for hit in glob::glob(arg).with_context(|| format!("bad glob pattern {arg}"))? {
                 let file = hit.with_context(|| format!("cannot read a match of {arg}"))?;
-                if file.is_file() && kind_of(&file).is_some() && !is_output(&file, place) {
-                    any = true;
-                    push(&mut jobs, &mut seen, &file, &root, place)?;
+                let meta = std::fs::symlink_metadata(&file)
+                    .with_context(|| format!("cannot read {}", shown(&file)))?;
+                if !meta.is_dir() {
+                    take(&mut plan, &mut seen, &file, &meta, &root, place)?;
                 }
             }
-            if !any {
+            if plan.jobs.len() == before {
                 bail!("{arg}: no photos or videos match this pattern");
             }
         } else {
-            bail!("{arg}: no such file or folder");
+            bail!("{}: no such file or folder", shown(&path));
         }
     }
-    Ok(jobs)
+    Ok(plan)
+}
+
+fn take(
+    plan: &mut Plan,
+    seen: &mut BTreeSet<PathBuf>,
+    file: &Path,
+    meta: &std::fs::Metadata,
+    root: &Path,
+    place: &Placement,
+) -> Result<()> {
+    match classify(file, meta, place) {
+        Found::Take => push(&mut plan.jobs, seen, file, root, place),
+        Found::Skip(reason) => plan.skipped.push(Skipped {
+            path: file.to_path_buf(),
+            reason,
+        }),
+        Found::Ignore => {}
+    }
+    Ok(())
 }
 
 fn push(
@@ -97,24 +210,17 @@ fn push(
     file: &Path,
     root: &Path,
     place: &Placement,
-) -> Result<()> {
+) {
     if !seen.insert(file.to_path_buf()) {
-        return Ok(());
+        return;
     }
     let kind = kind_of(file).unwrap_or(Kind::Photo);
     let output = output_path(file, root, place, kind);
-    if output == file && !matches!(place, Placement::InPlace) {
-        bail!(
-            "{}: the output would overwrite the input; use --in-place to allow that",
-            file.display()
-        );
-    }
     jobs.push(Job {
         input: file.to_path_buf(),
         output,
         kind,
     });
-    Ok(())
 }
 
 /// The output path for `file`, found under `root`.

@@ -2,17 +2,22 @@
 //! `blindfold` library; this binary finds files, loads the model, runs images
 //! in parallel, writes outputs atomically and reports.
 //!
-//! Exit codes: 0 all files done, 1 some failed, 2 bad usage or nothing to do.
+//! Exit codes: 0 all files done, 1 some failed, 2 bad usage, nothing to do
+//! or an output that would overwrite an input or another output; 130 and 143
+//! when stopped by SIGINT and SIGTERM.
 
 mod cli;
 mod engine;
 mod inputs;
+mod outputs;
 mod photo;
 mod report;
 mod serve;
+mod signals;
+mod verify;
 mod video;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use blindfold::anonymize::MaskSpec;
 use blindfold::pipeline::Options;
 use blindfold_infer::select::{Pool, default_workers, mem_available, num_cpus};
@@ -20,7 +25,7 @@ use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command, ModelCommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use inputs::{Job, Kind, Placement};
-use report::{FileReport, Summary};
+use report::{FileReport, Summary, escaped, shown};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,7 +77,9 @@ struct Usage(anyhow::Error);
 
 fn main() -> ExitCode {
     let cli = parse_args();
-    match run(cli) {
+    let result = run(cli);
+    signals::hold_if_stopping();
+    match result {
         Ok(code) => code,
         Err(e) => {
             if let Some(Usage(inner)) = e.downcast_ref::<Usage>() {
@@ -115,6 +122,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 serve::Failure::Other(e) => e,
             });
         }
+        Some(Command::Verify(args)) => return verify::run(args),
         None => {}
     }
     let place = if cli.in_place {
@@ -124,12 +132,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
     } else {
         Placement::Beside(cli.suffix.clone())
     };
-    let jobs = inputs::collect(&cli.inputs, &place).map_err(Usage)?;
-    if jobs.is_empty() {
+    let plan = inputs::collect(&cli.inputs, &place).map_err(Usage)?;
+    let skipped = plan.skipped;
+    if plan.jobs.is_empty() {
+        report::print_skipped(&skipped, cli.quiet);
         return Err(Usage(anyhow::anyhow!("no photos or videos found in the inputs")).into());
+    }
+    let jobs = outputs::check(plan.jobs, &place).map_err(Usage)?;
+    if !cli.dry_run {
+        let dirs = signals::output_dirs(jobs.iter().map(|j| j.output.as_path()));
+        let stale = signals::clean_stale(&dirs);
+        if stale > 0 && !cli.quiet {
+            eprintln!("blindfold: removed {stale} temp file(s) left by an interrupted run");
+        }
+        // Folders that -o creates during the run are looked into as well.
+        signals::install(dirs).context("cannot install the signal handler")?;
     }
     let cfg = engine::detect_config(&cli.detect).map_err(Usage)?;
     let opts = engine::photo_options(&cli.look, &cli.output_opts).map_err(Usage)?;
+    if cli.video.keep_subtitles && !cli.quiet && jobs.iter().any(|j| j.kind == Kind::Video) {
+        eprintln!(
+            "blindfold: warning: --keep-subtitles copies subtitle text verbatim; it can hold names and GPS positions",
+        );
+    }
     if opts.mode.is_reversible() && !cli.quiet {
         eprintln!("blindfold: warning: {REVERSIBLE}");
     }
@@ -200,6 +225,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             drop(tx);
         });
         for rep in rx {
+            if signals::stopping() {
+                continue; // failures caused by the signal: not reported
+            }
             files += 1;
             faces += rep.photo.as_ref().map_or(0, |p| p.faces.len());
             if rep.status == "error" {
@@ -207,8 +235,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bar.suspend(|| {
                     eprintln!(
                         "blindfold: {}: {}",
-                        rep.input.display(),
-                        rep.error.as_deref().unwrap_or("failed")
+                        shown(&rep.input),
+                        escaped(rep.error.as_deref().unwrap_or("failed"))
                     )
                 });
             }
@@ -231,6 +259,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         ok,
         failed,
         faces,
+        skipped: skipped.len(),
+        skipped_files: &skipped,
         seconds: started.elapsed().as_secs_f64(),
     };
     if cli.json {
@@ -238,8 +268,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         serde_json::to_writer(&mut lock, &summary)?;
         writeln!(lock)?;
     } else if !cli.quiet {
+        report::print_skipped(&skipped, false);
         eprintln!(
-            "blindfold: {ok} of {files} files done, {failed} failed, {:.1} s ({})",
+            "blindfold: {ok} of {files} files done, {failed} failed, {} skipped, {:.1} s ({})",
+            skipped.len(),
             summary.seconds,
             engine.backend()
         );
@@ -278,11 +310,11 @@ fn human_line(rep: &FileReport) {
     let dest = rep
         .output
         .as_ref()
-        .map(|p| format!(" -> {}", p.display()))
+        .map(|p| format!(" -> {}", shown(p)))
         .unwrap_or_default();
     match faces {
-        Some(n) => eprintln!("{}: {n} face(s){dest}", rep.input.display()),
-        None => eprintln!("{}: done{dest}", rep.input.display()),
+        Some(n) => eprintln!("{}: {n} face(s){dest}", shown(&rep.input)),
+        None => eprintln!("{}: done{dest}", shown(&rep.input)),
     }
 }
 

@@ -1,12 +1,16 @@
 //! One photo: read, anonymise (fail closed), write atomically.
 
 use crate::inputs::Job;
+use crate::report::shown;
+use crate::signals;
 use anyhow::{Context, Result};
+use blindfold::codec::{Format, sniff};
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::{self, Options};
 use blindfold::report::PhotoReport;
-use blindfold_models::write_atomic;
+use blindfold_models::atomic::{DEFAULT_MODE, write_atomic_mode};
 use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
 use std::time::Instant;
 
 /// Process one photo. On error nothing is written for it.
@@ -16,8 +20,9 @@ pub fn run(
     opts: &Options,
     dry_run: bool,
 ) -> Result<PhotoReport> {
-    let bytes = std::fs::read(&job.input)
-        .with_context(|| format!("cannot read {}", job.input.display()))?;
+    let bytes =
+        std::fs::read(&job.input).with_context(|| format!("cannot read {}", shown(&job.input)))?;
+    check_extension(&bytes, &job.output)?;
     let start = Instant::now();
     let clock = || start.elapsed().as_secs_f64() * 1000.0;
     let opts = Options {
@@ -26,9 +31,61 @@ pub fn run(
     };
     let out = pipeline::process(&bytes, det, &opts, dry_run, &clock)?;
     if !dry_run {
-        write_atomic(&job.output, &out.bytes)?;
+        let mode = input_mode(&job.input);
+        signals::writing(|| write_atomic_mode(&job.output, &out.bytes, mode))?;
     }
     Ok(PhotoReport::from(&out))
+}
+
+/// The permission bits of the input, for its output: a private photo stays
+/// private.
+pub fn input_mode(input: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(input) {
+            return m.permissions().mode() & 0o777;
+        }
+    }
+    let _ = input;
+    DEFAULT_MODE
+}
+
+/// The formats an extension names.
+fn format_of_extension(p: &Path) -> Option<Format> {
+    let ext = p.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" | "jpe" | "jfif" => Format::Jpeg,
+        "png" => Format::Png,
+        "webp" => Format::Webp,
+        "tif" | "tiff" => Format::Tiff,
+        "bmp" => Format::Bmp,
+        _ => return None,
+    })
+}
+
+/// The output is written in the input's real format, so its name must say
+/// that format: a PNG named `.jpg` fails (nothing written) rather than come
+/// out as a PNG named `.jpg`.
+fn check_extension(bytes: &[u8], output: &Path) -> Result<()> {
+    let Some(real) = sniff(bytes) else {
+        return Ok(()); // not a known image: the decoder says so
+    };
+    let name = |f: Format| format!("{f:?}").to_uppercase();
+    match format_of_extension(output) {
+        Some(f) if f == real => Ok(()),
+        Some(f) => anyhow::bail!(
+            "the file is a {} but its name says {}; rename it to .{} (nothing was written)",
+            name(real),
+            name(f),
+            name(real).to_lowercase().replace("jpeg", "jpg"),
+        ),
+        None => anyhow::bail!(
+            "the file is a {} but its name does not end in a {} extension; rename it (nothing was written)",
+            name(real),
+            name(real)
+        ),
+    }
 }
 
 /// An unpredictable seed for the noise fill, so noise cannot be replayed.

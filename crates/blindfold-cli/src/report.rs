@@ -1,5 +1,7 @@
-//! The per-file report printed with `--json`.
+//! The per-file report and summary printed with `--json`, and the helpers for
+//! human output (skipped files, escaped names).
 
+use crate::inputs::Skipped;
 use blindfold::report::PhotoReport;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -77,7 +79,7 @@ impl FileReport {
 
 /// The last line of `--json` output.
 #[derive(Serialize, Debug)]
-pub struct Summary {
+pub struct Summary<'a> {
     /// Always `summary`.
     pub summary: &'static str,
     /// Files processed.
@@ -88,6 +90,58 @@ pub struct Summary {
     pub failed: usize,
     /// Faces masked in all photos.
     pub faces: usize,
+    /// Files in the input folders and globs that were not processed.
+    pub skipped: usize,
+    /// Each skipped file with the reason.
+    pub skipped_files: &'a [Skipped],
     /// Wall time in seconds.
     pub seconds: f64,
+}
+
+/// The files passed over in folders and globs, with the reasons (at most 50
+/// lines; `--json` lists them all).
+pub fn print_skipped(skipped: &[Skipped], quiet: bool) {
+    if quiet || skipped.is_empty() {
+        return;
+    }
+    eprintln!("blindfold: skipped {} file(s):", skipped.len());
+    for s in skipped.iter().take(50) {
+        eprintln!("  {}: {}", shown(&s.path), s.reason);
+    }
+    if skipped.len() > 50 {
+        eprintln!(
+            "  ... and {} more (--json lists them all)",
+            skipped.len() - 50
+        );
+    }
+}
+
+/// A path for human output: control characters (a newline, an escape
+/// sequence) are shown escaped, so a file name cannot forge or hide lines.
+pub fn shown(p: &std::path::Path) -> String {
+    escaped(&p.to_string_lossy())
+}
+
+/// Text for human output with its control characters escaped.
+pub fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let p = std::path::Path::new("a\nb\x1b[2Jc\té.jpg");
+        assert_eq!(shown(p), "a\\nb\\u{1b}[2Jc\\té.jpg");
+    }
 }

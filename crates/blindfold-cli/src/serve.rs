@@ -43,7 +43,7 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
         detect,
         video_detect,
         options,
-        video: video::options(&a.video, &options),
+        video: video::options(&a.video, &a.output_opts, &options),
     };
     let limits = Limits {
         max_body: usize::try_from(a.max_body.saturating_mul(1 << 20)).unwrap_or(usize::MAX),

@@ -1,9 +1,10 @@
 //! Videos: hand the file to `blindfold-video` with a detector from the pool.
 
-use crate::cli::{Cli, DetectArgs, VideoArgs};
+use crate::cli::{Cli, DetectArgs, OutputArgs, VideoArgs};
 use crate::engine;
 use crate::inputs::Job;
-use crate::report::FileReport;
+use crate::report::{FileReport, shown};
+use crate::signals;
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::Options;
 use blindfold_infer::select::{Engine, num_cpus};
@@ -13,13 +14,15 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// The video settings from the flags.
-pub fn options(v: &VideoArgs, opts: &Options) -> VideoOptions {
+pub fn options(v: &VideoArgs, out: &OutputArgs, opts: &Options) -> VideoOptions {
     let defaults = TrackerConfig::default();
     VideoOptions {
         mask: opts.mask,
         mode: opts.mode,
         crf: v.crf,
         keep_audio: !v.no_audio,
+        keep_subtitles: v.keep_subtitles,
+        accept_damaged: out.accept_damaged,
         tracking: TrackerConfig {
             hold: v.hold.unwrap_or(defaults.hold),
             lookahead: v.lookahead.unwrap_or(defaults.lookahead),
@@ -48,7 +51,10 @@ pub type Slot = Mutex<Option<Box<dyn FaceDetector>>>;
 /// Anonymise one video; failures become an `error` report and leave no output.
 pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -> FileReport {
     let t = Instant::now();
-    let vopts = options(&cli.video, opts);
+    let vopts = VideoOptions {
+        output_mode: crate::photo::input_mode(&job.input),
+        ..options(&cli.video, &cli.output_opts, opts)
+    };
     let bar = frame_bar(cli.quiet);
     let mut guard = slot.lock().expect("video detector lock");
     let res = (|| {
@@ -64,14 +70,16 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
         }
         if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("cannot create folder {}: {e}", dir.display()))?;
+                .map_err(|e| anyhow::anyhow!("cannot create folder {}: {e}", shown(dir)))?;
         }
-        anonymize_video(&job.input, &job.output, det, &vopts, &mut |p| {
-            if let Some(total) = p.total_frames {
-                bar.set_length(total);
-            }
-            bar.set_position(p.frame);
-            bar.set_message(format!("{:.1} fps", p.fps));
+        signals::writing(|| {
+            anonymize_video(&job.input, &job.output, det, &vopts, &mut |p| {
+                if let Some(total) = p.total_frames {
+                    bar.set_length(total);
+                }
+                bar.set_position(p.frame);
+                bar.set_message(format!("{:.1} fps", p.fps));
+            })
         })
         // The report already names the file; keep only the reason.
         .map_err(|e| anyhow::anyhow!("{}", e.kind))

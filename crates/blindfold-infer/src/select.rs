@@ -2,7 +2,9 @@
 //! (CLI, HTTP service, Python). Takes paths; never downloads (the model store,
 //! `blindfold-models`, finds the files).
 
-use blindfold::detect::{CENTERFACE, CenterFace, DetectConfig, FaceDetector};
+#[cfg(any(feature = "ort", feature = "rten"))]
+use blindfold::detect::{CENTERFACE, CenterFace};
+use blindfold::detect::{DetectConfig, FaceDetector};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 

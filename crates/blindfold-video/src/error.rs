@@ -45,6 +45,27 @@ pub enum ErrorKind {
     /// A file system error.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A file system error about a file other than the input (the output,
+    /// its temp file or its folder).
+    #[error("{what} {}: {source}", path.display())]
+    File {
+        /// What was being done, e.g. `cannot create a temp file in`.
+        what: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The decoder reported errors in the input's data (corrupt or damaged
+    /// video); `--accept-damaged` (`VideoOptions::accept_damaged`) writes
+    /// such files anyway.
+    #[error(
+        "the input's video data is damaged ({0}); no output was written (accept_damaged / --accept-damaged writes it anyway)"
+    )]
+    Damaged(String),
+    /// The process is stopping (a signal was received): no new ffmpeg starts.
+    #[error("stopped by a signal")]
+    Stopped,
 }
 
 impl VideoError {

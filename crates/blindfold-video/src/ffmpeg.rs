@@ -87,7 +87,13 @@ impl Proc {
     /// Start `cmd` with its stderr collected in the background.
     pub fn spawn(tool: Tool, mut cmd: Command) -> Result<Proc, ErrorKind> {
         cmd.stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| spawn_error(tool, e))?;
+        // Its own process group: a terminal's Ctrl-C goes to blindfold only,
+        // which stops the children itself (see `children`).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = crate::children::spawn(|| cmd.spawn(), |c| c.as_ref().ok().map(Child::id))
+            .ok_or(ErrorKind::Stopped)?
+            .map_err(|e| spawn_error(tool, e))?;
         let mut err = child.stderr.take().expect("stderr is piped");
         let stderr = std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -130,7 +136,11 @@ impl Proc {
         let status = self
             .child
             .take()
-            .map(|mut c| c.wait())
+            .map(|mut c| {
+                let status = c.wait();
+                crate::children::forget(c.id());
+                status
+            })
             .transpose()
             .map_err(|e| e.to_string())?;
         let stderr = self
@@ -155,6 +165,7 @@ impl Drop for Proc {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+            crate::children::forget(c.id());
         }
     }
 }
@@ -248,7 +259,8 @@ pub struct StreamPlan {
     pub audio_transcoded: usize,
     /// Subtitle streams kept.
     pub subtitles_kept: usize,
-    /// Subtitle streams dropped (bitmap subtitles in MP4/MOV).
+    /// Subtitle streams dropped (all of them unless subtitles are kept; then
+    /// bitmap subtitles in MP4/MOV).
     pub subtitles_dropped: usize,
 }
 
@@ -266,8 +278,8 @@ pub struct EncodeArgs<'a> {
     pub keep_subtitles: bool,
 }
 
-/// The encoder: raw RGB24 frames on stdin become H.264; audio and subtitles
-/// come from the input file. All metadata and chapters are dropped, and data
+/// The encoder: raw RGB24 frames on stdin become H.264; audio (and, when
+/// asked, subtitles) come from the input file. All metadata and chapters are dropped, and data
 /// streams (which can carry GPS tracks) and attachments are never mapped.
 pub fn encoder(
     input: &Path,
@@ -335,6 +347,8 @@ pub fn encoder(
                 None => plan.subtitles_dropped += 1,
             }
         }
+    } else {
+        plan.subtitles_dropped = info.subtitles.len();
     }
     c.args(["-map_metadata", "-1", "-map_chapters", "-1"])
         .args(["-fflags", "+bitexact", "-flags:v", "+bitexact"]);

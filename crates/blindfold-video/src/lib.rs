@@ -1,15 +1,19 @@
 //! Video anonymisation for blindfold: every frame of a video goes through the
 //! face detector, faces are tracked across frames so that a face missed in a
-//! few frames stays masked, and the result is re-encoded with the audio and
-//! subtitles kept and the identifying metadata removed.
+//! few frames stays masked, and the result is re-encoded with the audio kept
+//! and the identifying metadata, subtitles and data streams removed
+//! (subtitles can be kept on request).
 //!
 //! `ffmpeg` and `ffprobe` do the decoding and encoding, as subprocesses; raw
 //! RGB frames go through pipes. See [`anonymize_video`].
 //!
 //! - [`track`]: the tracker (pure logic, no ffmpeg).
-//! - [`probe`]: what ffprobe says about an input.
-//! - [`ffmpeg`]: the command lines and child processes.
-//! - [`verify`]: the check on the written output.
+//! - `probe`: what ffprobe says about an input.
+//! - `ffmpeg`: the command lines and child processes.
+//! - `children`: every ffmpeg started, so a signal handler can stop them
+//!   ([`stop_ffmpeg_children`]).
+//! - `scratch`: the private temp folder the encoder writes in.
+//! - `verify`: the check on the written output.
 //!
 //! # Look-ahead and memory
 //!
@@ -31,15 +35,18 @@
 //! are kept (a test checks a clip that switches from 25 to 12.5 fps). Rotated inputs are decoded upright and
 //! written without a rotation.
 
+mod children;
 pub mod error;
 mod ffmpeg;
 mod probe;
 mod report;
 mod run;
+mod scratch;
 mod verify;
 /// Face tracking lives in the core (no ffmpeg in it); re-exported here.
 pub use blindfold::track;
 
+pub use children::stop_all as stop_ffmpeg_children;
 pub use error::{ErrorKind, VideoError};
 pub use report::{OutputInfo, Progress, VideoReport, VideoTimings};
 pub use run::anonymize_video;
@@ -62,9 +69,16 @@ pub struct VideoOptions {
     /// Copy the audio streams (re-encoded to AAC only when the container
     /// cannot hold them).
     pub keep_audio: bool,
-    /// Keep text subtitles (bitmap subtitles cannot go into MP4/MOV and are
-    /// dropped there; the report says so).
+    /// Keep text subtitles (off by default: subtitles can hold names and
+    /// drone telemetry such as GPS positions, copied verbatim). Bitmap
+    /// subtitles cannot go into MP4/MOV and are dropped there; the report
+    /// says so. Data streams are never kept.
     pub keep_subtitles: bool,
+    /// Write the output even when the decoder reports errors in the input's
+    /// data (damaged frames may come out garbled). Off: such inputs fail.
+    pub accept_damaged: bool,
+    /// Permission bits of the output file (Unix), e.g. the input's.
+    pub output_mode: u32,
     /// Tracking; [`TrackerConfig::off`] masks exactly the detections.
     pub tracking: TrackerConfig,
     /// Run the detector on every n-th frame only (1 = every frame, the
@@ -87,7 +101,9 @@ impl Default for VideoOptions {
             crf: 20,
             preset: "veryfast".into(),
             keep_audio: true,
-            keep_subtitles: true,
+            keep_subtitles: false,
+            accept_damaged: false,
+            output_mode: blindfold_models::atomic::DEFAULT_MODE,
             tracking: TrackerConfig::default(),
             detect_every: 1,
             queue: 4,

@@ -58,6 +58,10 @@ pub struct VideoReport {
     pub tracking: TrackerConfig,
     /// Frames processed.
     pub frames: u64,
+    /// The decoder's errors when the input was damaged and written anyway
+    /// (`accept_damaged`); absent for a clean input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
     /// Frames with at least one mask.
     pub frames_with_masks: u64,
     /// Frames with at least one mask that tracking added (not a detection

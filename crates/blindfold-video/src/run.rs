@@ -20,12 +20,12 @@ use crate::error::{ErrorKind, VideoError};
 use crate::ffmpeg::{self, Container, EncodeArgs, Proc, Tool};
 use crate::probe::{self, MediaInfo};
 use crate::report::{OutputInfo, Progress, VideoReport, VideoTimings};
+use crate::scratch::Scratch;
 use crate::track::{FrameBoxes, Tracker};
 use crate::verify::{self, Expect};
 use blindfold::anonymize::{self, Mask, Mode};
 use blindfold::detect::FaceDetector;
 use blindfold::image::RgbImage;
-use blindfold_models::atomic::{DEFAULT_MODE, TempFile};
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{Read, Write};
@@ -60,7 +60,15 @@ pub fn anonymize_video(
             info.width, info.height, opts.max_pixels
         ))));
     }
-    let tmp = TempFile::beside(output).map_err(|e| fail(ErrorKind::Io(e)))?;
+    let file_error = |source| {
+        fail(ErrorKind::File {
+            what: "cannot create a temp file beside",
+            path: output.to_path_buf(),
+            source,
+        })
+    };
+    let scratch = Scratch::beside(output).map_err(file_error)?;
+    let tmp = scratch.file_for(output).map_err(file_error)?;
     let mut report = run(
         input,
         &info,
@@ -71,8 +79,13 @@ pub fn anonymize_video(
         progress,
     )
     .map_err(fail)?;
-    tmp.persist(output, DEFAULT_MODE)
-        .map_err(|e| fail(ErrorKind::Io(e)))?;
+    tmp.persist(output, opts.output_mode).map_err(|source| {
+        fail(ErrorKind::File {
+            what: "cannot move the output into place at",
+            path: output.to_path_buf(),
+            source,
+        })
+    })?;
     report.timings.wall_ms = start.elapsed().as_secs_f64() * 1e3;
     report.timings.fps = report.frames as f64 / start.elapsed().as_secs_f64().max(1e-9);
     Ok(report)
@@ -150,6 +163,12 @@ fn run(
     let decoded = read.map_err(ErrorKind::Decode)?;
     let dec_log = dec_status.map_err(ErrorKind::Decode)?;
     check_decoded(info, decoded, &dec_log).map_err(ErrorKind::Decode)?;
+    let damage = decode_errors(&dec_log);
+    if let Some(d) = &damage
+        && !opts.accept_damaged
+    {
+        return Err(ErrorKind::Damaged(d.clone()));
+    }
     let written = written.map_err(ErrorKind::Encode)?;
     enc_status.map_err(ErrorKind::Encode)?;
     if written != decoded {
@@ -183,6 +202,7 @@ fn run(
         masks_detected: stats.masks_detected,
         masks_filled: stats.masks_filled,
         tracks: tracker.summaries(),
+        damage,
         timings: VideoTimings {
             detect_ms: stats.detect_ms,
             wait_decode_ms: stats.wait_ms,
@@ -216,6 +236,21 @@ fn check_decoded(info: &MediaInfo, decoded: u64, log: &str) -> Result<(), String
         }
     }
     Ok(())
+}
+
+/// The decoder runs at `-v error`, so every line it logs is an error in the
+/// input's data (a corrupt slice, a bad reference, a concealed macroblock).
+/// `None` for a clean decode; otherwise how many lines and the last ones.
+fn decode_errors(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} decoder error line(s), last: {}",
+        lines.len(),
+        ffmpeg::tail(log.as_bytes())
+    ))
 }
 
 #[derive(Default)]

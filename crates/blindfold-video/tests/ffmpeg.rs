@@ -357,14 +357,18 @@ fn variable_frame_rate_keeps_duration() {
 }
 
 #[test]
-fn subtitles_are_kept() {
+fn subtitles_are_dropped_unless_kept() {
     if !have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (plain, srt) = (dir.path().join("plain.mp4"), dir.path().join("s.srt"));
     make_clip(&plain, &[]);
-    std::fs::write(&srt, "1\n00:00:00,000 --> 00:00:01,000\nhello\n").unwrap();
+    std::fs::write(
+        &srt,
+        "1\n00:00:00,000 --> 00:00:01,000\n[latitude: 48.858400] [longitude: 2.294500]\n",
+    )
+    .unwrap();
     let input = dir.path().join("in.mkv");
     ffmpeg(&[
         "-i",
@@ -383,11 +387,93 @@ fn subtitles_are_kept() {
     ]);
     let output = dir.path().join("out.mp4");
     let report = anonymize_video(&input, &output, &mut fake(), &opts(), &mut |_| {}).unwrap();
+    assert_eq!(report.output.streams.subtitles_kept, 0);
+    assert_eq!(report.output.streams.subtitles_dropped, 1);
+    let v = probe(&output);
+    let kinds: Vec<&str> = v["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_type"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.contains(&"subtitle"), "{kinds:?}");
+    let keep = VideoOptions {
+        keep_subtitles: true,
+        ..opts()
+    };
+    let report = anonymize_video(&input, &output, &mut fake(), &keep, &mut |_| {}).unwrap();
     assert_eq!(report.output.streams.subtitles_kept, 1);
     let v = probe(&output);
     let s = stream(&v, "subtitle");
     assert_eq!(s["codec_name"], "mov_text");
     assert_eq!(s["tags"]["language"], "fra");
+}
+
+/// Bytes flipped inside the H.264 data: the decoder logs errors and
+/// conceals them; the file fails unless damage is accepted.
+#[test]
+fn damaged_video_fails_unless_accepted() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "50",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        input.to_str().unwrap(),
+    ]);
+    let mut bytes = std::fs::read(&input).unwrap();
+    let n = bytes.len();
+    // Every 97th byte of the second quarter: inside the frame data (the
+    // index is at the end of the file, so the container still opens).
+    for i in (n / 4..n / 2).step_by(97) {
+        bytes[i] ^= 0xff;
+    }
+    std::fs::write(&input, &bytes).unwrap();
+    let output = dir.path().join("out.mp4");
+    let err = anonymize_video(&input, &output, &mut fake(), &opts(), &mut |_| {}).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Damaged(_)), "{err}");
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
+    let accept = VideoOptions {
+        accept_damaged: true,
+        ..opts()
+    };
+    let report = anonymize_video(&input, &output, &mut fake(), &accept, &mut |_| {}).unwrap();
+    assert!(report.damage.is_some());
+    assert!(output.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn output_gets_the_mode_asked_for() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    make_clip(&input, &[]);
+    let o = VideoOptions {
+        output_mode: 0o600,
+        ..opts()
+    };
+    let report = anonymize_video(&input, &output, &mut fake(), &o, &mut |_| {}).unwrap();
+    assert!(report.damage.is_none());
+    let mode = std::fs::metadata(&output).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! for looks, not for protection ([`Mode::is_reversible`]).
 
 use crate::{BBox, Detection, Error};
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 /// The shape drawn over a face.
@@ -174,6 +174,19 @@ pub fn apply(img: &mut RgbImage, masks: &[Mask], mode: Mode, seed: u64) {
             Mode::Solid => fill_with(img, m, || [0, 0, 0]),
             Mode::Blur => blur(img, m),
             Mode::Pixelate => pixelate(img, m),
+        }
+    }
+}
+
+/// Make the alpha fully opaque inside every mask, so no input alpha value
+/// (which can hold a picture of its own) survives there.
+pub fn apply_alpha(alpha: &mut GrayImage, masks: &[Mask]) {
+    let (w, h) = alpha.dimensions();
+    for m in masks {
+        for y in m.rows(h) {
+            for x in m.row_span(y, w) {
+                alpha.put_pixel(x, y, image::Luma([255]));
+            }
         }
     }
 }

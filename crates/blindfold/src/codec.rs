@@ -5,7 +5,12 @@
 //! - Decoding reads the dimensions from the header and refuses images over
 //!   [`DecodeOptions::max_pixels`] before any pixel buffer is allocated.
 //!   Truncated or corrupt data is an [`Error::Decode`], never a partly grey
-//!   picture: JPEG is decoded in strict mode and must end in an EOI marker.
+//!   picture: JPEG is decoded in strict mode, must end in an EOI marker, and
+//!   its entropy-coded data is walked in full (every block of every scan,
+//!   restart markers in sequence, nothing missing or left over) unless
+//!   [`DecodeOptions::accept_damaged`] is set.
+//! - Animated PNG and WebP and multi-page TIFF: only the first frame or page
+//!   is decoded; [`Decoded::frames`] says how many there were.
 //! - 16-bit images become 8-bit, grey images become RGB, and alpha is kept
 //!   apart in [`Decoded::alpha`].
 //! - JPEG is written baseline with 4:2:0 chroma subsampling; WebP is written
@@ -13,6 +18,7 @@
 //!   holds no EXIF (its pixels are already upright), XMP, IPTC, text or
 //!   thumbnails; only the ICC profile when given.
 
+mod entropy;
 mod generic;
 mod jpeg;
 
@@ -41,12 +47,17 @@ pub enum Format {
 pub struct DecodeOptions {
     /// Refuse images with more pixels than this (decompression-bomb guard).
     pub max_pixels: u64,
+    /// Decode damaged JPEG entropy data (bad Huffman codes, data cut short,
+    /// restart markers out of order) instead of refusing it. The damage is
+    /// then reported in [`Decoded::damaged`]. Off by default.
+    pub accept_damaged: bool,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
             max_pixels: 100_000_000,
+            accept_damaged: false,
         }
     }
 }
@@ -64,6 +75,12 @@ pub struct Decoded {
     pub icc: Option<Vec<u8>>,
     /// The EXIF orientation that was applied (1 = none).
     pub orientation: u8,
+    /// Frames (animation) or pages (TIFF) in the input; only the first is
+    /// decoded and written.
+    pub frames: u32,
+    /// What was wrong with the data, when it was damaged and
+    /// [`DecodeOptions::accept_damaged`] let it through.
+    pub damaged: Option<String>,
 }
 
 /// Choices for encoding.
@@ -71,8 +88,12 @@ pub struct Decoded {
 pub struct EncodeOptions {
     /// JPEG quality 1..=100.
     pub jpeg_quality: u8,
-    /// Write the ICC profile back (it describes colours, not people or places).
+    /// Write a colour profile: the input's, rebuilt from its colour data
+    /// only (see [`crate::icc`]).
     pub keep_icc: bool,
+    /// With `keep_icc`, write the input's profile byte for byte instead,
+    /// text, device fields and private tags included. Off by default.
+    pub keep_icc_as_is: bool,
 }
 
 impl Default for EncodeOptions {
@@ -80,6 +101,7 @@ impl Default for EncodeOptions {
         EncodeOptions {
             jpeg_quality: 92,
             keep_icc: true,
+            keep_icc_as_is: false,
         }
     }
 }
@@ -122,6 +144,8 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, Error> {
         format,
         icc: raw.icc.filter(|p| !p.is_empty()),
         orientation: raw.orientation,
+        frames: crate::metadata::frames(bytes, format),
+        damaged: raw.damaged,
     })
 }
 
@@ -155,6 +179,7 @@ struct Raw {
     image: DynamicImage,
     icc: Option<Vec<u8>>,
     orientation: u8,
+    damaged: Option<String>,
 }
 
 /// Refuse `width` x `height` when it is over the limit.

@@ -45,6 +45,9 @@ pub struct Found {
     /// structure.
     #[serde(default)]
     pub other: bool,
+    /// Further animation frames or TIFF pages (each can show a face).
+    #[serde(default)]
+    pub frames: bool,
     /// An ICC colour profile.
     pub icc: bool,
 }
@@ -63,6 +66,7 @@ impl Found {
             (self.iptc, "iptc"),
             (self.comment, "comment"),
             (self.other, "other"),
+            (self.frames, "frames"),
         ];
         all.iter().filter(|(b, _)| *b).map(|(_, n)| *n).collect()
     }
@@ -79,6 +83,17 @@ pub fn scan(bytes: &[u8], format: Format) -> Found {
         Format::Bmp => scan_bmp(bytes, &mut found),
     }
     found
+}
+
+/// How many frames (animated PNG or WebP) or pages (TIFF) `bytes` holds;
+/// 1 for a still image or anything unreadable.
+pub fn frames(bytes: &[u8], format: Format) -> u32 {
+    match format {
+        Format::Png => 1 + png::extra_frames(bytes),
+        Format::Webp => riff::frames(bytes).max(1),
+        Format::Tiff => tiff::pages(bytes).max(1),
+        Format::Jpeg | Format::Bmp => 1,
+    }
 }
 
 /// BMP has no metadata blocks; a version 5 header may embed a colour profile.

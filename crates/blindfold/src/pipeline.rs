@@ -5,8 +5,9 @@
 use crate::anonymize::{self, Mask, MaskSpec, Mode};
 use crate::codec::{self, DecodeOptions, EncodeOptions, Format};
 use crate::detect::FaceDetector;
+use crate::icc::{self, Sanitized};
 use crate::metadata::{self, Found};
-use crate::{Detection, Error};
+use crate::{Detection, Error, views};
 use serde::{Deserialize, Serialize};
 
 /// Everything that shapes the result for one image.
@@ -62,16 +63,71 @@ pub struct Outcome {
     pub orientation: u8,
     /// Faces found and masked.
     pub faces: Vec<Face>,
-    /// Metadata found in the input. Everything in `identifying()` was removed;
-    /// `icc` was kept when `encode.keep_icc` is set.
+    /// Metadata found in the input. Everything in `identifying()` was
+    /// removed; what became of the colour profile is in `icc`.
     pub metadata_in: Found,
+    /// What became of the input's colour profile.
+    pub icc: IccAction,
+    /// Animation frames or TIFF pages of the input that were not written
+    /// (only the first is).
+    pub frames_dropped: u32,
+    /// The damage let through by [`DecodeOptions::accept_damaged`], if any.
+    pub damaged: Option<String>,
     /// Kinds of metadata found in the input and not written out, as every
-    /// front end reports them (`gps`, `exif`, ..., and `icc` when dropped).
+    /// front end reports them (`gps`, `exif`, ..., `icc-text` when the
+    /// profile lost its text, `icc` when it was not written).
     pub metadata_removed: Vec<&'static str>,
-    /// Metadata carried over (only ever `icc`).
+    /// Metadata carried over (only ever `icc`: colour data only, unless
+    /// `keep_icc_as_is`).
     pub metadata_kept: Vec<&'static str>,
     /// Time per stage, measured with the clock passed in.
     pub timings: Timings,
+}
+
+/// What became of the input's ICC colour profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IccAction {
+    /// The input had none.
+    None,
+    /// Rebuilt from its colour data; it held nothing else.
+    Kept,
+    /// Rebuilt from its colour data; text, device fields or private tags
+    /// were dropped.
+    TextRemoved,
+    /// Not written: not asked for (`keep_icc` off).
+    Removed,
+    /// Not written: it does not parse as an RGB ICC profile.
+    Unreadable,
+    /// Written byte for byte (`keep_icc_as_is`).
+    AsIs,
+}
+
+/// The profile to write for `input` and what was done to it.
+pub fn choose_icc(input: Option<&[u8]>, opts: &EncodeOptions) -> (Option<Vec<u8>>, IccAction) {
+    let Some(p) = input else {
+        return (None, IccAction::None);
+    };
+    if !opts.keep_icc {
+        return (None, IccAction::Removed);
+    }
+    if opts.keep_icc_as_is {
+        return (Some(p.to_vec()), IccAction::AsIs);
+    }
+    match icc::sanitize(p) {
+        Sanitized::Rebuilt {
+            profile,
+            removed_text,
+        } => {
+            let action = if removed_text {
+                IccAction::TextRemoved
+            } else {
+                IccAction::Kept
+            };
+            (Some(profile), action)
+        }
+        Sanitized::Dropped(_) => (None, IccAction::Unreadable),
+    }
 }
 
 /// Anonymise one encoded image. `now_ms` is a clock for the timings (the
@@ -89,21 +145,26 @@ pub fn process(
     let decoded = codec::decode(input, &opts.decode)?;
     let metadata_in = metadata::scan(input, decoded.format);
     let t1 = now_ms();
-    let dets = detector.detect(&decoded.image)?;
+    // Faces are looked for in everything a viewer can see, alpha included.
+    let dets = views::detect_seen(detector, &decoded.image, decoded.alpha.as_ref())?;
     let t2 = now_ms();
     let masks = anonymize::masks_for(&dets, &opts.mask);
     let mut image = decoded.image;
     anonymize::apply(&mut image, &masks, opts.mode, opts.seed);
+    let mut alpha = decoded.alpha;
+    if let Some(a) = alpha.as_mut() {
+        anonymize::apply_alpha(a, &masks);
+    }
     let t3 = now_ms();
+    let (icc, icc_action) = choose_icc(decoded.icc.as_deref(), &opts.encode);
     let bytes = if dry_run {
         Vec::new()
     } else {
-        let icc = decoded.icc.as_deref().filter(|_| opts.encode.keep_icc);
         let out = codec::encode(
             &image,
-            decoded.alpha.as_ref(),
+            alpha.as_ref(),
             decoded.format,
-            icc,
+            icc.as_deref(),
             &opts.encode,
         )?;
         verify(&out, decoded.format, image.dimensions())?;
@@ -115,7 +176,7 @@ pub fn process(
         .zip(masks)
         .map(|(detection, mask)| Face { detection, mask })
         .collect();
-    let (metadata_removed, metadata_kept) = metadata_policy(&metadata_in, opts.encode.keep_icc);
+    let (metadata_removed, metadata_kept) = metadata_policy(&metadata_in, icc_action);
     Ok(Outcome {
         metadata_removed,
         metadata_kept,
@@ -126,6 +187,9 @@ pub fn process(
         orientation: decoded.orientation,
         faces,
         metadata_in,
+        icc: icc_action,
+        frames_dropped: decoded.frames.saturating_sub(1),
+        damaged: decoded.damaged,
         timings: Timings {
             decode_ms: t1 - t0,
             detect_ms: t2 - t1,
@@ -136,17 +200,21 @@ pub fn process(
 }
 
 /// What happens to the metadata `found` in an input: everything identifying
-/// is removed, and the ICC colour profile is kept when `keep_icc` is set.
-/// Returns the kinds removed and the kinds kept, for the report.
-pub fn metadata_policy(found: &Found, keep_icc: bool) -> (Vec<&'static str>, Vec<&'static str>) {
+/// is removed; the colour profile is reported by what `icc` says became of
+/// it (`icc-text` removed when it lost its text, `icc` removed when it was
+/// not written, `icc` kept when it was). Returns the kinds removed and the
+/// kinds kept, for the report.
+pub fn metadata_policy(found: &Found, icc: IccAction) -> (Vec<&'static str>, Vec<&'static str>) {
     let mut removed = found.identifying();
     let mut kept = Vec::new();
-    if found.icc {
-        if keep_icc {
+    match icc {
+        IccAction::None => {}
+        IccAction::Kept | IccAction::AsIs => kept.push("icc"),
+        IccAction::TextRemoved => {
+            removed.push("icc-text");
             kept.push("icc");
-        } else {
-            removed.push("icc");
         }
+        IccAction::Removed | IccAction::Unreadable => removed.push("icc"),
     }
     (removed, kept)
 }
@@ -165,6 +233,7 @@ pub fn verify(out: &[u8], format: Format, dims: (u32, u32)) -> Result<(), Error>
         out,
         &DecodeOptions {
             max_pixels: u64::MAX,
+            accept_damaged: false,
         },
     )
     .map_err(|e| Error::Verify(format!("output does not decode: {e}")))?;
@@ -177,3 +246,6 @@ pub fn verify(out: &[u8], format: Format, dims: (u32, u32)) -> Result<(), Error>
     }
     Ok(())
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

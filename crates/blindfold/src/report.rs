@@ -2,7 +2,7 @@
 //! `--json`, the HTTP service, the Python package).
 
 use crate::codec::Format;
-use crate::pipeline::{Face, Outcome, Timings};
+use crate::pipeline::{Face, IccAction, Outcome, Timings};
 use serde::Serialize;
 
 /// Photo details of a report.
@@ -20,8 +20,17 @@ pub struct PhotoReport {
     pub faces: Vec<Face>,
     /// Kinds of identifying metadata found in the input and not written out.
     pub metadata_removed: Vec<&'static str>,
-    /// Metadata carried over (only ever `icc`).
+    /// Metadata carried over (only ever `icc`: the colour data of the
+    /// profile, or the whole profile with `keep_icc_as_is`).
     pub metadata_kept: Vec<&'static str>,
+    /// What became of the colour profile: none, kept, text-removed,
+    /// removed, unreadable (dropped) or as-is.
+    pub icc: IccAction,
+    /// Animation frames or TIFF pages not written (only the first is).
+    pub frames_dropped: u32,
+    /// The damage let through by `accept_damaged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<String>,
     /// Milliseconds per stage.
     pub timings: Timings,
 }
@@ -36,6 +45,9 @@ impl From<&Outcome> for PhotoReport {
             faces: o.faces.clone(),
             metadata_removed: o.metadata_removed.clone(),
             metadata_kept: o.metadata_kept.clone(),
+            icc: o.icc,
+            frames_dropped: o.frames_dropped,
+            damaged: o.damaged.clone(),
             timings: o.timings,
         }
     }

@@ -2,8 +2,11 @@
 //! Tests that need the real model fetch it once into the cache (see `support`).
 
 mod backends;
+mod failclosed;
 mod golden;
 mod photos;
+mod safety;
 mod serve;
 mod support;
 mod video;
+mod video_safety;

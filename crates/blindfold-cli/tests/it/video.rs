@@ -13,7 +13,7 @@ const W: u32 = 320;
 const H: u32 = 240;
 const FRAMES: u32 = 40;
 
-fn have_ffmpeg() -> bool {
+pub(crate) fn have_ffmpeg() -> bool {
     let ok = Command::new("ffmpeg").arg("-version").output().is_ok()
         && Command::new("ffprobe").arg("-version").output().is_ok();
     if !ok && std::env::var("BLINDFOLD_SKIP_FFMPEG_TESTS").as_deref() == Ok("1") {
@@ -29,7 +29,7 @@ fn have_ffmpeg() -> bool {
 
 /// A 25 fps clip where a 70 px face moves 3 px a frame to the right.
 /// Returns the face box of each frame.
-fn make_clip(path: &Path) -> Vec<[f32; 4]> {
+pub(crate) fn make_clip(path: &Path) -> Vec<[f32; 4]> {
     let mut enc = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"])
         .args(["-s", &format!("{W}x{H}"), "-framerate", "25", "-i", "-"])
@@ -63,7 +63,7 @@ fn make_clip(path: &Path) -> Vec<[f32; 4]> {
     boxes
 }
 
-fn probe(path: &Path) -> Value {
+pub(crate) fn probe(path: &Path) -> Value {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-count_frames", "-print_format", "json"])
         .args(["-show_format", "-show_streams"])

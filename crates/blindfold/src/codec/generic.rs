@@ -74,6 +74,7 @@ fn finish(mut dec: impl ImageDecoder, limits: Limits, opts: &DecodeOptions) -> R
         image,
         icc,
         orientation,
+        damaged: None,
     })
 }
 

@@ -1,5 +1,6 @@
 //! JPEG: strict decoding with zune-jpeg, encoding with jpeg-encoder.
 
+use super::entropy;
 use super::{DecodeOptions, EncodeOptions, Raw, alloc_budget, check_pixels, orient};
 use crate::Error;
 use crate::metadata::jpeg::walk;
@@ -11,14 +12,13 @@ use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
-/// Decode a JPEG. Truncation is caught twice: the marker walk must reach an
-/// EOI marker after the last scan, and zune-jpeg runs in strict mode, where
-/// running out of entropy-coded data is an error instead of grey filler.
-///
-/// Not caught: scan data cut short but followed by an EOI marker (a file cut
-/// and then closed again). zune-jpeg accepts EOI inside a scan and decodes
-/// the missing blocks as flat colour, as browsers do; the output then shows
-/// the same flat area, never the original bytes.
+/// Decode a JPEG. Damage is caught before any pixel is decoded:
+/// [`entropy::check`] walks every scan the way `djpeg -strict` reads it
+/// (bad codes, data cut short, even when an EOI marker was appended after the
+/// cut, restart markers out of sequence, extraneous bytes), and the marker
+/// walk must reach an EOI marker after the last scan. zune-jpeg then runs in
+/// strict mode. With [`DecodeOptions::accept_damaged`] the damage is
+/// recorded instead, and zune-jpeg decodes what it can, as browsers do.
 pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
     let options = DecoderOptions::default()
         .set_strict_mode(true)
@@ -33,8 +33,17 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         .ok_or_else(|| Error::Decode("JPEG has no frame header".into()))?;
     let (w, h) = (w as u32, h as u32);
     check_pixels(w, h, opts)?;
+    // After the size check: the walk of a progressive file keeps a few
+    // bytes per block.
+    let damaged = match entropy::check(bytes) {
+        Ok(()) => None,
+        Err(why) if opts.accept_damaged => Some(why),
+        Err(why) => {
+            return Err(Error::Decode(format!("JPEG is damaged: {why}")));
+        }
+    };
     let walked = walk(bytes);
-    if walked.end.is_none() || walked.scans == 0 {
+    if damaged.is_none() && (walked.end.is_none() || walked.scans == 0) {
         return Err(Error::Decode(
             "JPEG is truncated or corrupt: no end-of-image marker after the scan data".into(),
         ));
@@ -69,6 +78,7 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         image,
         icc,
         orientation,
+        damaged,
     })
 }
 

@@ -119,7 +119,7 @@ fn jpeg_quality_changes_the_size() {
     let at = |q| {
         let o = EncodeOptions {
             jpeg_quality: q,
-            keep_icc: true,
+            ..Default::default()
         };
         encode(&img, None, Format::Jpeg, None, &o).unwrap().len()
     };
@@ -175,6 +175,7 @@ fn jpeg_with_every_kind_of_metadata_is_cleaned() {
         comment: true,
         other: false,
         icc: true,
+        frames: false,
     };
     assert_eq!(found, want);
 
@@ -270,8 +271,55 @@ fn jpeg_without_end_marker_is_refused() {
 }
 
 #[test]
+fn jpeg_cut_inside_its_data_and_closed_again_is_refused_unless_accepted() {
+    let full = enc(&noise(64, 64, 5), Format::Jpeg);
+    let sos = full.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    for frac in [2, 4, 8] {
+        let cut = sos + 20 + (full.len() - sos - 22) / frac;
+        let mut b = full[..cut].to_vec();
+        b.extend_from_slice(&[0xFF, 0xD9]);
+        match dec(&b) {
+            Err(Error::Decode(m)) => assert!(m.contains("damaged"), "{m}"),
+            other => panic!("cut at {cut}: {:?}", other.map(|d| d.damaged)),
+        }
+        let lenient = DecodeOptions {
+            accept_damaged: true,
+            ..Default::default()
+        };
+        let d = decode(&b, &lenient).unwrap();
+        assert!(d.damaged.is_some());
+    }
+    assert!(dec(&full).unwrap().damaged.is_none());
+}
+
+#[test]
+fn restart_markers_out_of_sequence_are_refused() {
+    let img = noise(64, 64, 9);
+    let mut full = Vec::new();
+    let mut e = jpeg_encoder::Encoder::new(&mut full, 90);
+    e.set_restart_interval(2);
+    e.encode(img.as_raw(), 64, 64, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    assert!(dec(&full).is_ok());
+    let sos = full.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let rst: Vec<usize> = (sos..full.len() - 1)
+        .filter(|&i| full[i] == 0xFF && (0xD0..=0xD7).contains(&full[i + 1]))
+        .collect();
+    assert!(rst.len() >= 3);
+    let mut swapped = full.clone();
+    swapped.swap(rst[0] + 1, rst[1] + 1);
+    assert!(matches!(dec(&swapped), Err(Error::Decode(_))));
+    let mut dropped = full.clone();
+    dropped.drain(rst[1]..rst[1] + 2);
+    assert!(matches!(dec(&dropped), Err(Error::Decode(_))));
+}
+
+#[test]
 fn over_the_pixel_limit_is_too_large() {
-    let small = DecodeOptions { max_pixels: 100 };
+    let small = DecodeOptions {
+        max_pixels: 100,
+        ..Default::default()
+    };
     for f in ALL {
         match decode(&enc(&picture(11, 10), f), &small) {
             Err(Error::TooLarge {

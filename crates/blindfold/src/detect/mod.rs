@@ -322,6 +322,20 @@ impl Default for DetectConfig {
 }
 
 impl DetectConfig {
+    /// The most thorough setting, for audits: every pass (native, 2x
+    /// upscaled with every tile run, overview and coarse overview), the
+    /// mirrored image too, no size gate, and the given threshold (0.3 is a
+    /// good audit value: low enough to catch faces the anonymiser missed).
+    pub fn thorough(threshold: f32) -> DetectConfig {
+        DetectConfig {
+            threshold,
+            upscaled_gate: 0.0,
+            size_gate: SizeGate::OFF,
+            flip: true,
+            ..DetectConfig::default()
+        }
+    }
+
     /// Reject settings that cannot work.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: &str| Err(Error::Config(m.to_string()));

@@ -29,6 +29,9 @@ pub(super) fn scan(bytes: &[u8], found: &mut Found) {
             return;
         };
         chunk(&kind, data, found);
+        if &kind == b"fdAT" {
+            found.frames = true;
+        }
         if &kind == b"IEND" {
             if rest.len() > 12 + len {
                 found.other = true;
@@ -82,4 +85,24 @@ pub(crate) fn ends_cleanly(bytes: &[u8]) -> bool {
         rest = after;
     }
     false
+}
+
+/// Animation frames stored after the first image (`fcTL` chunks after the
+/// first `IDAT`, whose pixels are in `fdAT` chunks).
+pub(crate) fn extra_frames(bytes: &[u8]) -> u32 {
+    let Some(mut rest) = bytes.strip_prefix(SIGNATURE) else {
+        return 0;
+    };
+    let (mut seen_idat, mut extra) = (false, 0u32);
+    while let Some(head) = rest.get(..8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"IDAT" => seen_idat = true,
+            b"fcTL" if seen_idat => extra = extra.saturating_add(1),
+            b"IEND" => break,
+            _ => {}
+        }
+        rest = rest.get(12usize.saturating_add(len)..).unwrap_or_default();
+    }
+    extra
 }

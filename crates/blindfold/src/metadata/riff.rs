@@ -9,6 +9,7 @@ pub(super) fn scan(bytes: &[u8], found: &mut Found) {
         return;
     }
     let mut rest = &bytes[12..];
+    let mut frames = 0u32;
     while !rest.is_empty() {
         let Some(head) = rest.get(..8) else {
             found.other = true;
@@ -23,7 +24,13 @@ pub(super) fn scan(bytes: &[u8], found: &mut Found) {
             b"ICCP" => found.icc = true,
             b"EXIF" => exif::scan(data, found),
             b"XMP " => found.xmp = true,
-            b"VP8 " | b"VP8L" | b"VP8X" | b"ALPH" | b"ANIM" | b"ANMF" => {}
+            b"ANMF" => {
+                frames += 1;
+                if frames > 1 {
+                    found.frames = true;
+                }
+            }
+            b"VP8 " | b"VP8L" | b"VP8X" | b"ALPH" | b"ANIM" => {}
             _ => found.other = true,
         }
         let next = 8usize.saturating_add(len).saturating_add(len & 1);
@@ -58,4 +65,19 @@ pub(crate) fn ends_cleanly(bytes: &[u8]) -> bool {
         };
     }
     true
+}
+
+/// The number of animation frames (`ANMF` chunks); 0 for a still image.
+pub(crate) fn frames(bytes: &[u8]) -> u32 {
+    let mut rest = bytes.get(12..).unwrap_or_default();
+    let mut n = 0u32;
+    while let Some(head) = rest.get(..8) {
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        if &head[..4] == b"ANMF" {
+            n = n.saturating_add(1);
+        }
+        let next = 8usize.saturating_add(len).saturating_add(len & 1);
+        rest = rest.get(next..).unwrap_or_default();
+    }
+    n
 }

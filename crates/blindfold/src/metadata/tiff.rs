@@ -156,6 +156,7 @@ pub(super) fn scan(bytes: &[u8], found: &mut Found) {
     }
     if ifd.next != 0 {
         found.thumbnail = true;
+        found.frames = true;
     }
     if has_exif {
         found.exif = true;
@@ -168,4 +169,18 @@ pub(super) fn scan(bytes: &[u8], found: &mut Found) {
             }
         }
     }
+}
+
+/// The number of directories (pages and reduced copies) in a TIFF's chain;
+/// loops and more than 65536 directories end the count.
+pub(super) fn pages(bytes: &[u8]) -> u32 {
+    let Some(t) = Tiff::parse(bytes) else {
+        return 0;
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut next = t.first_ifd().unwrap_or(0);
+    while next != 0 && seen.len() < 65536 && seen.insert(next) {
+        next = t.entries(next).map_or(0, |i| i.next);
+    }
+    seen.len() as u32
 }

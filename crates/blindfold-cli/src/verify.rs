@@ -1,0 +1,171 @@
+//! `blindfold verify`: audit anonymised photos with the core's
+//! [`blindfold::audit::audit`] and the detector at its most thorough.
+
+use crate::cli::VerifyArgs;
+use crate::engine;
+use crate::inputs::{self, Kind, Placement};
+use anyhow::{Context, Result};
+use blindfold::audit::{Audit, AuditOptions, audit};
+use blindfold::detect::DetectConfig;
+use blindfold_infer::select::num_cpus;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// One line of `--json` output.
+#[derive(Serialize)]
+struct Line<'a> {
+    path: &'a Path,
+    /// `clean`, `found` or `error`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original: Option<&'a Path>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    audit: Option<&'a Audit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Audit every photo in `args.paths`; exit 1 when anything is found or a
+/// file cannot be audited.
+pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
+    let plan = inputs::collect(&args.paths, &Placement::InPlace)?;
+    let jobs = plan.jobs;
+    let say = |m: &str| eprintln!("blindfold: {m}");
+    let cfg = DetectConfig::thorough(args.threshold);
+    cfg.validate().context("bad --threshold")?;
+    // One detector, every CPU.
+    let engine = engine::resolve(&args.engine, 1, &say)?;
+    let mut det = engine.detector_with_threads(&cfg, num_cpus())?;
+    let opts = AuditOptions {
+        max_changed_share: args.max_changed,
+        ..AuditOptions::default()
+    };
+    let (mut clean, mut total) = (0usize, 0usize);
+    let out = std::io::stdout();
+    for job in &jobs {
+        total += 1;
+        let original = args
+            .originals
+            .as_deref()
+            .and_then(|d| original_for(&job.input, d));
+        let res = if job.kind == Kind::Video {
+            Err(anyhow::anyhow!("videos are not audited yet"))
+        } else {
+            audit_file(&job.input, original.as_deref(), &mut det, &opts)
+        };
+        let (status, error) = match &res {
+            Ok(a) if a.clean => ("clean", None),
+            Ok(_) => ("found", None),
+            Err(e) => ("error", Some(format!("{e:#}"))),
+        };
+        if status == "clean" {
+            clean += 1;
+        }
+        if args.json {
+            let line = Line {
+                path: &job.input,
+                status,
+                original: original.as_deref(),
+                audit: res.as_ref().ok(),
+                error,
+            };
+            let mut lock = out.lock();
+            serde_json::to_writer(&mut lock, &line)?;
+            writeln!(lock)?;
+        } else {
+            human(&job.input, &res);
+        }
+    }
+    // A file that cannot be audited is not clean.
+    for skip in &plan.skipped {
+        total += 1;
+        let error = format!("not audited: {}", skip.reason);
+        if args.json {
+            let line = Line {
+                path: &skip.path,
+                status: "error",
+                original: None,
+                audit: None,
+                error: Some(error),
+            };
+            let mut lock = out.lock();
+            serde_json::to_writer(&mut lock, &line)?;
+            writeln!(lock)?;
+        } else {
+            eprintln!("{}: {error}", skip.path.display());
+        }
+    }
+    if args.json {
+        let mut lock = out.lock();
+        let s = serde_json::json!({"summary": "verify", "files": total, "clean": clean});
+        serde_json::to_writer(&mut lock, &s)?;
+        writeln!(lock)?;
+    } else {
+        eprintln!("blindfold verify: {clean} of {total} files clean");
+    }
+    Ok(if clean == total {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn audit_file(
+    path: &Path,
+    original: Option<&Path>,
+    det: &mut dyn blindfold::detect::FaceDetector,
+    opts: &AuditOptions,
+) -> Result<Audit> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let orig = match original {
+        Some(o) => Some(std::fs::read(o).with_context(|| format!("cannot read {}", o.display()))?),
+        None => None,
+    };
+    Ok(audit(&bytes, det, orig.as_deref(), opts)?)
+}
+
+/// The original of `output` in `dir`: the same file name, or the name
+/// without the `.anon` suffix.
+fn original_for(output: &Path, dir: &Path) -> Option<PathBuf> {
+    let name = output.file_name()?.to_str()?;
+    let plain = name.replacen(".anon.", ".", 1);
+    [plain.as_str(), name]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+fn human(path: &Path, res: &Result<Audit>) {
+    let p = path.display();
+    match res {
+        Err(e) => eprintln!("{p}: error: {e:#}"),
+        Ok(a) if a.clean => eprintln!("{p}: clean"),
+        Ok(a) => {
+            let mut parts = Vec::new();
+            for c in &a.faces {
+                let b = c.detection.bbox;
+                parts.push(format!(
+                    "face in {} at {:.0},{:.0} {:.0}x{:.0} (score {:.2})",
+                    c.view,
+                    b.x0,
+                    b.y0,
+                    b.width(),
+                    b.height(),
+                    c.detection.score
+                ));
+            }
+            if !a.metadata.is_empty() {
+                parts.push(format!("metadata: {}", a.metadata.join(", ")));
+            }
+            if let Some(c) = a.changed_outside_masks {
+                parts.push(format!(
+                    "{:.2}% of pixels changed outside the masks",
+                    c * 100.0
+                ));
+            }
+            eprintln!("{p}: FOUND {}", parts.join("; "));
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! A strict walk over a JPEG's entropy-coded data, as libjpeg-turbo's
+//! `djpeg -strict` would read it, without decoding pixels.
+//!
+//! zune-jpeg is lenient where a viewer wants to be: it decodes a scan cut
+//! short as flat colour, reads past restart markers out of sequence, and
+//! skips damaged bytes. [`check`] refuses all of that. For each scan it
+//! Huffman-decodes every block of every MCU (progressive scans included,
+//! with the refinement state they need) and requires:
+//! - every code to be in its table, and no block to need data from beyond
+//!   the next marker (a premature end);
+//! - after each restart interval and at the end of the scan, nothing left
+//!   over but the bits padding the last byte (no extraneous bytes);
+//! - restart markers `RST0..RST7` in sequence at every interval;
+//! - sequential scans to cover all 64 coefficients; progressive scans to
+//!   follow a valid progression; every component to get its DC data;
+//! - nothing but markers between segments, and an EOI after the last scan.
+
+mod scan;
+
+use scan::scan;
+
+/// A Huffman table in canonical form.
+struct Huff {
+    /// Largest code of each length (index 1..=16), -1 when none.
+    maxcode: [i32; 18],
+    /// Offset from a code to its symbol index, per length.
+    valoff: [i32; 17],
+    vals: Vec<u8>,
+}
+
+impl Huff {
+    fn parse(counts: &[u8], vals: &[u8]) -> Result<Huff, String> {
+        let mut h = Huff {
+            maxcode: [-1; 18],
+            valoff: [0; 17],
+            vals: vals.to_vec(),
+        };
+        let (mut code, mut k) = (0i32, 0i32);
+        for l in 1..=16 {
+            let n = i32::from(counts[l - 1]);
+            h.valoff[l] = k - code;
+            if n > 0 {
+                code += n;
+                k += n;
+                h.maxcode[l] = code - 1;
+            }
+            if code > (1 << l) {
+                return Err("bad Huffman table".into());
+            }
+            code <<= 1;
+        }
+        h.maxcode[17] = i32::MAX;
+        Ok(h)
+    }
+}
+
+/// Bits of one restart interval, with markers and byte stuffing handled.
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    buf: u64,
+    n: u32,
+    marker: bool,
+}
+
+const PREMATURE: &str = "premature end of data segment (scan data cut short)";
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8], pos: usize) -> Self {
+        Bits {
+            data,
+            pos,
+            buf: 0,
+            n: 0,
+            marker: false,
+        }
+    }
+
+    fn fill(&mut self) {
+        while self.n <= 56 && !self.marker {
+            let Some(&b) = self.data.get(self.pos) else {
+                self.marker = true;
+                return;
+            };
+            if b == 0xFF {
+                let mut j = self.pos + 1;
+                while self.data.get(j) == Some(&0xFF) {
+                    j += 1;
+                }
+                if self.data.get(j) != Some(&0) {
+                    self.marker = true;
+                    return;
+                }
+                self.pos = j + 1;
+            } else {
+                self.pos += 1;
+            }
+            self.buf |= u64::from(b) << (56 - self.n);
+            self.n += 8;
+        }
+    }
+
+    fn bits(&mut self, s: u32) -> Result<u32, String> {
+        if s == 0 {
+            return Ok(0);
+        }
+        if self.n < s {
+            self.fill();
+            if self.n < s {
+                return Err(PREMATURE.into());
+            }
+        }
+        let v = (self.buf >> (64 - s)) as u32;
+        self.buf <<= s;
+        self.n -= s;
+        Ok(v)
+    }
+
+    fn decode(&mut self, h: &Huff) -> Result<u8, String> {
+        if self.n < 16 {
+            self.fill();
+        }
+        let peek = (self.buf >> 48) as i32;
+        let mut l = 1;
+        while l <= 16 && (peek >> (16 - l)) > h.maxcode[l] {
+            l += 1;
+        }
+        if l > 16 {
+            return Err("bad Huffman code".into());
+        }
+        if l as u32 > self.n {
+            return Err(PREMATURE.into());
+        }
+        let code = peek >> (16 - l);
+        self.buf <<= l;
+        self.n -= l as u32;
+        let i = usize::try_from(code + h.valoff[l]).map_err(|_| "bad Huffman code")?;
+        h.vals
+            .get(i)
+            .copied()
+            .ok_or_else(|| "bad Huffman code".into())
+    }
+
+    /// End of an interval: only padding bits may be left before a marker.
+    /// Returns the marker's code and the offset just past it.
+    fn finish(&mut self) -> Result<(u8, usize), String> {
+        self.fill();
+        if !self.marker || self.n >= 8 {
+            return Err("extraneous bytes after the scan data of an interval".into());
+        }
+        let mut j = self.pos + 1;
+        while self.data.get(j) == Some(&0xFF) {
+            j += 1;
+        }
+        match self.data.get(j) {
+            Some(&m) => Ok((m, j + 1)),
+            None => Err("premature end of JPEG file".into()),
+        }
+    }
+}
+
+struct Comp {
+    id: u8,
+    h: usize,
+    v: usize,
+    /// Per block (in the MCU-padded grid), which coefficients are nonzero
+    /// so far (progressive only).
+    nonzero: Vec<u64>,
+    grid_w: usize,
+    /// Bit depth reached per coefficient, -1 before its first scan.
+    coef_bits: [i32; 64],
+}
+
+struct Frame {
+    progressive: bool,
+    width: usize,
+    height: usize,
+    hmax: usize,
+    vmax: usize,
+    comps: Vec<Comp>,
+}
+
+impl Frame {
+    fn mcus(&self) -> (usize, usize) {
+        (
+            self.width.div_ceil(8 * self.hmax),
+            self.height.div_ceil(8 * self.vmax),
+        )
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Result<usize, String> {
+    b.get(at..at + 2)
+        .map(|s| usize::from(u16::from_be_bytes([s[0], s[1]])))
+        .ok_or_else(|| "truncated segment".into())
+}
+
+/// Walk `bytes` from SOI to EOI, checking every scan. `Ok` means a strict
+/// decoder would read it without a warning.
+pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Err("no start-of-image marker".into());
+    }
+    let mut dc: [Option<Huff>; 4] = Default::default();
+    let mut ac: [Option<Huff>; 4] = Default::default();
+    let mut frame: Option<Frame> = None;
+    let mut interval = 0usize;
+    let mut pos = 2;
+    loop {
+        if bytes.get(pos) != Some(&0xFF) {
+            return Err("extraneous bytes between segments, or file cut short".into());
+        }
+        while bytes.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *bytes.get(pos + 1).ok_or("premature end of JPEG file")?;
+        pos += 2;
+        match marker {
+            0xD9 => return finish(frame.as_ref()),
+            0xD0..=0xD7 | 0x01 => continue,
+            0x00 | 0xD8 => return Err(format!("unexpected marker 0x{marker:02X}")),
+            _ => {}
+        }
+        let len = be16(bytes, pos)?;
+        let seg = bytes
+            .get(pos + 2..pos + len.max(2))
+            .ok_or("premature end of JPEG file")?;
+        pos += len.max(2);
+        match marker {
+            0xC0..=0xC2 => {
+                if frame.is_some() {
+                    return Err("more than one frame header".into());
+                }
+                frame = Some(parse_frame(seg, marker == 0xC2)?);
+            }
+            0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
+                return Err("lossless, hierarchical or arithmetic-coded JPEG".into());
+            }
+            0xC4 => parse_dht(seg, &mut dc, &mut ac)?,
+            0xDD => interval = be16(seg, 0)?,
+            0xDA => {
+                let f = frame.as_mut().ok_or("scan before the frame header")?;
+                pos = scan(bytes, pos, seg, f, &dc, &ac, interval)?;
+            }
+            0xDB | 0xE0..=0xEF | 0xFE => {}
+            _ => return Err(format!("unexpected marker 0x{marker:02X}")),
+        }
+    }
+}
+
+fn finish(frame: Option<&Frame>) -> Result<(), String> {
+    let f = frame.ok_or("no frame header")?;
+    if f.comps.iter().any(|c| c.coef_bits[0] < 0) {
+        return Err("premature end of JPEG file: a component has no scan".into());
+    }
+    if !f.progressive && f.comps.iter().any(|c| c.coef_bits.iter().any(|&b| b < 0)) {
+        return Err("a component has no complete scan".into());
+    }
+    Ok(())
+}
+
+fn parse_frame(seg: &[u8], progressive: bool) -> Result<Frame, String> {
+    let height = be16(seg, 1)?;
+    let width = be16(seg, 3)?;
+    let n = usize::from(*seg.get(5).ok_or("truncated frame header")?);
+    if width == 0 || height == 0 || !(1..=4).contains(&n) || seg.len() < 6 + 3 * n {
+        return Err("bad frame header".into());
+    }
+    let mut comps = Vec::new();
+    for i in 0..n {
+        let c = &seg[6 + 3 * i..9 + 3 * i];
+        let (h, v) = (usize::from(c[1] >> 4), usize::from(c[1] & 15));
+        if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+            return Err("bad sampling factors".into());
+        }
+        comps.push(Comp {
+            id: c[0],
+            h,
+            v,
+            nonzero: Vec::new(),
+            grid_w: 0,
+            coef_bits: [-1; 64],
+        });
+    }
+    let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
+    let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
+    let mut f = Frame {
+        progressive,
+        width,
+        height,
+        hmax,
+        vmax,
+        comps,
+    };
+    if progressive {
+        let (mx, my) = f.mcus();
+        for c in &mut f.comps {
+            c.grid_w = mx * c.h;
+            c.nonzero = vec![0; mx * c.h * my * c.v];
+        }
+    }
+    Ok(f)
+}
+
+fn parse_dht(
+    mut seg: &[u8],
+    dc: &mut [Option<Huff>; 4],
+    ac: &mut [Option<Huff>; 4],
+) -> Result<(), String> {
+    while !seg.is_empty() {
+        let tc_th = seg[0];
+        let counts = seg.get(1..17).ok_or("truncated Huffman table")?;
+        let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+        let vals = seg.get(17..17 + total).ok_or("truncated Huffman table")?;
+        if total > 256 || (tc_th >> 4) > 1 || (tc_th & 15) > 3 {
+            return Err("bad Huffman table".into());
+        }
+        let h = Huff::parse(counts, vals)?;
+        let slot = usize::from(tc_th & 15);
+        if tc_th >> 4 == 0 {
+            dc[slot] = Some(h);
+        } else {
+            ac[slot] = Some(h);
+        }
+        seg = &seg[17 + total..];
+    }
+    Ok(())
+}

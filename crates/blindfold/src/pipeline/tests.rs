@@ -1,0 +1,261 @@
+use super::*;
+use crate::BBox;
+use image::{GrayImage, Luma, Rgb, RgbImage};
+
+/// A fake detector: a "face" is a bright blob (luma over 128) covering
+/// less than half of a dark picture; its box is the blob's bounding box.
+pub(crate) struct BrightBlob;
+
+impl FaceDetector for BrightBlob {
+    fn backend_name(&self) -> &str {
+        "bright-blob"
+    }
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0u64);
+        for (x, y, p) in image.enumerate_pixels() {
+            let l = (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3;
+            if l > 128 {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+                n += 1;
+            }
+        }
+        let total = u64::from(image.width()) * u64::from(image.height());
+        if n == 0 || n * 2 >= total {
+            return Ok(Vec::new());
+        }
+        let bbox = BBox::new(x0 as f32, y0 as f32, x1 as f32, y1 as f32);
+        Ok(vec![Detection { bbox, score: 0.9 }])
+    }
+}
+
+/// Black RGB everywhere; the alpha is transparent but for a square "face"
+/// (a gradient, so its pixels are the input's own) at 24..40.
+pub(crate) fn face_in_alpha() -> (RgbImage, GrayImage) {
+    let rgb = RgbImage::from_pixel(64, 64, Rgb([0, 0, 0]));
+    let alpha = GrayImage::from_fn(64, 64, |x, y| {
+        if (24..40).contains(&x) && (24..40).contains(&y) {
+            Luma([(150 + (x - 24) * 4 + (y - 24) * 2) as u8])
+        } else {
+            Luma([0])
+        }
+    });
+    (rgb, alpha)
+}
+
+fn run(input: &[u8], opts: &Options) -> Outcome {
+    process(input, &mut BrightBlob, opts, false, &|| 0.0).unwrap()
+}
+
+#[test]
+fn a_face_only_in_the_alpha_is_found_and_its_alpha_overwritten() {
+    let (rgb, alpha) = face_in_alpha();
+    // The fake sees nothing in the RGB alone: only the alpha holds the face.
+    assert!(BrightBlob.detect(&rgb).unwrap().is_empty());
+    for format in [Format::Png, Format::Webp, Format::Tiff] {
+        let input = codec::encode(&rgb, Some(&alpha), format, None, &Default::default()).unwrap();
+        let out = run(&input, &Options::default());
+        assert_eq!(out.faces.len(), 1, "{format:?}");
+        let back = codec::decode(&out.bytes, &Default::default()).unwrap();
+        let a = back.alpha.expect("alpha kept");
+        for m in out.faces.iter().map(|f| f.mask) {
+            for y in m.rows(64) {
+                for x in m.row_span(y, 64) {
+                    assert_eq!(a.get_pixel(x, y)[0], 255, "{format:?} alpha at {x},{y}");
+                }
+            }
+        }
+        // Every pixel of the hidden face lies inside the mask.
+        for y in 24..40 {
+            for x in 24..40 {
+                assert_eq!(a.get_pixel(x, y)[0], 255);
+            }
+        }
+        // Outside the masks the alpha is untouched.
+        assert_eq!(a.get_pixel(2, 2)[0], 0);
+    }
+}
+
+#[test]
+fn a_face_masked_in_rgb_is_masked_in_alpha_too() {
+    // A normal picture whose alpha holds its brightness.
+    let rgb = RgbImage::from_fn(64, 64, |x, y| {
+        if (24..40).contains(&x) && (24..40).contains(&y) {
+            Rgb([200, 180, 160])
+        } else {
+            Rgb([10, 10, 10])
+        }
+    });
+    let alpha = GrayImage::from_fn(64, 64, |x, y| Luma([rgb.get_pixel(x, y)[0]]));
+    let input = codec::encode(&rgb, Some(&alpha), Format::Png, None, &Default::default()).unwrap();
+    let out = run(&input, &Options::default());
+    assert_eq!(out.faces.len(), 1);
+    let back = codec::decode(&out.bytes, &Default::default()).unwrap();
+    let a = back.alpha.unwrap();
+    for y in 24..40 {
+        for x in 24..40 {
+            assert_eq!(a.get_pixel(x, y)[0], 255);
+        }
+    }
+}
+
+#[test]
+fn opaque_alpha_runs_the_detector_once() {
+    struct Count(usize);
+    impl FaceDetector for Count {
+        fn backend_name(&self) -> &str {
+            "count"
+        }
+        fn detect(&mut self, _: &RgbImage) -> Result<Vec<Detection>, Error> {
+            self.0 += 1;
+            Ok(Vec::new())
+        }
+    }
+    let rgb = RgbImage::new(64, 64);
+    let opaque = GrayImage::from_pixel(64, 64, Luma([255]));
+    let input = codec::encode(&rgb, Some(&opaque), Format::Png, None, &Default::default()).unwrap();
+    let mut c = Count(0);
+    process(&input, &mut c, &Options::default(), true, &|| 0.0).unwrap();
+    assert_eq!(c.0, 1);
+    let (_, alpha) = face_in_alpha();
+    let input = codec::encode(&rgb, Some(&alpha), Format::Png, None, &Default::default()).unwrap();
+    let mut c = Count(0);
+    process(&input, &mut c, &Options::default(), true, &|| 0.0).unwrap();
+    assert_eq!(c.0, 4);
+}
+
+#[test]
+fn a_hostile_icc_profile_comes_out_as_colour_data_only() {
+    use crate::icc::testdata::{PLANTED, contains, profile};
+    let img = RgbImage::from_pixel(16, 16, Rgb([20, 30, 40]));
+    let hostile = profile(true);
+    for format in [Format::Jpeg, Format::Png, Format::Webp, Format::Tiff] {
+        let input = codec::encode(&img, None, format, Some(&hostile), &Default::default()).unwrap();
+        // PNG compresses its profile: look at the decoded one.
+        let icc_in = codec::decode(&input, &Default::default()).unwrap().icc;
+        assert_eq!(icc_in.as_deref(), Some(&hostile[..]), "{format:?}");
+        let out = run(&input, &Options::default());
+        assert_eq!(out.icc, IccAction::TextRemoved, "{format:?}");
+        assert_eq!(out.metadata_removed, vec!["icc-text"]);
+        assert_eq!(out.metadata_kept, vec!["icc"]);
+        for t in PLANTED {
+            assert!(!contains(&out.bytes, t), "{format:?}");
+        }
+        let back = codec::decode(&out.bytes, &Default::default()).unwrap();
+        for t in PLANTED {
+            assert!(!contains(back.icc.as_deref().unwrap(), t), "{format:?}");
+        }
+        let want = match icc::sanitize(&hostile) {
+            Sanitized::Rebuilt { profile, .. } => profile,
+            Sanitized::Dropped(w) => panic!("{w}"),
+        };
+        assert_eq!(back.icc.as_deref(), Some(&want[..]), "{format:?}");
+
+        // As is, on request only.
+        let mut opts = Options::default();
+        opts.encode.keep_icc_as_is = true;
+        let out = run(&input, &opts);
+        assert_eq!(out.icc, IccAction::AsIs);
+        let back = codec::decode(&out.bytes, &Default::default()).unwrap();
+        assert_eq!(back.icc.as_deref(), Some(&hostile[..]));
+    }
+}
+
+#[test]
+fn a_jpeg_stored_as_the_profile_is_dropped_and_reported() {
+    let img = RgbImage::from_pixel(16, 16, Rgb([20, 30, 40]));
+    let jpeg = codec::encode(&img, None, Format::Jpeg, None, &Default::default()).unwrap();
+    for format in [Format::Jpeg, Format::Png, Format::Webp, Format::Tiff] {
+        let input = codec::encode(&img, None, format, Some(&jpeg), &Default::default()).unwrap();
+        let out = run(&input, &Options::default());
+        assert_eq!(out.icc, IccAction::Unreadable, "{format:?}");
+        assert_eq!(out.metadata_removed, vec!["icc"]);
+        let back = codec::decode(&out.bytes, &Default::default()).unwrap();
+        assert!(back.icc.is_none());
+    }
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut c = kind.to_vec();
+    c.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&c).to_be_bytes());
+    out
+}
+
+/// An animated PNG: the still image as frame 1, and a second frame (the
+/// same pixels, in `fdAT`).
+fn apng() -> Vec<u8> {
+    let img = RgbImage::from_pixel(8, 8, Rgb([10, 20, 30]));
+    let png = codec::encode(&img, None, Format::Png, None, &Default::default()).unwrap();
+    let ihdr_end = 8 + 12 + 13;
+    let idat_at = png.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+    let idat_len = u32::from_be_bytes(png[idat_at..idat_at + 4].try_into().unwrap()) as usize;
+    let idat_data = &png[idat_at + 8..idat_at + 8 + idat_len];
+    let fctl = |seq: u32| {
+        let mut d = seq.to_be_bytes().to_vec();
+        for v in [8u32, 8, 0, 0] {
+            d.extend_from_slice(&v.to_be_bytes());
+        }
+        d.extend_from_slice(&[0, 1, 0, 10, 0, 0]);
+        d
+    };
+    let mut out = png[..ihdr_end].to_vec();
+    let mut actl = 2u32.to_be_bytes().to_vec();
+    actl.extend_from_slice(&0u32.to_be_bytes());
+    out.extend(chunk(b"acTL", &actl));
+    out.extend(chunk(b"fcTL", &fctl(0)));
+    out.extend_from_slice(&png[ihdr_end..idat_at + 12 + idat_len]);
+    out.extend(chunk(b"fcTL", &fctl(1)));
+    let mut fdat = 2u32.to_be_bytes().to_vec();
+    fdat.extend_from_slice(idat_data);
+    out.extend(chunk(b"fdAT", &fdat));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+#[test]
+fn dropped_animation_frames_are_reported() {
+    let input = apng();
+    let out = run(&input, &Options::default());
+    assert_eq!(out.frames_dropped, 1);
+    assert!(out.metadata_removed.contains(&"frames"));
+    assert_eq!(metadata::frames(&out.bytes, Format::Png), 1);
+    assert!(!metadata::scan(&out.bytes, Format::Png).frames);
+    let still = codec::encode(
+        &RgbImage::new(8, 8),
+        None,
+        Format::Png,
+        None,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(run(&still, &Options::default()).frames_dropped, 0);
+}
+
+#[test]
+fn the_format_comes_from_the_content_not_the_name() {
+    // The core never sees a file name: a PNG is read and written as PNG
+    // whatever it was called.
+    let img = RgbImage::from_pixel(8, 8, Rgb([10, 20, 30]));
+    let png = codec::encode(&img, None, Format::Png, None, &Default::default()).unwrap();
+    let out = run(&png, &Options::default());
+    assert_eq!(out.format, Format::Png);
+    assert_eq!(codec::sniff(&out.bytes), Some(Format::Png));
+}
