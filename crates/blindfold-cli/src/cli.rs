@@ -159,7 +159,8 @@ pub struct DetectArgs {
 #[command(next_help_heading = "Engine")]
 pub struct EngineArgs {
     /// Inference backend: ort (ONNX Runtime, fastest), rten (pure Rust, no
-    /// native library), or auto (ort when its library is available).
+    /// native library), auto (ort when its library is available), or
+    /// ort-cuda (ONNX Runtime on a GPU, with a GPU build given by --ort-lib).
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
 
@@ -373,6 +374,10 @@ pub enum BackendArg {
     Auto,
     /// ONNX Runtime (native library, fetched and pinned by sha256).
     Ort,
+    /// ONNX Runtime on an NVIDIA GPU (CUDA execution provider). Needs a GPU
+    /// build of the library given with --ort-lib or BLINDFOLD_ORT_LIB; fails
+    /// (never falls back to the CPU) when CUDA cannot be used.
+    OrtCuda,
     /// rten (pure Rust).
     Rten,
 }

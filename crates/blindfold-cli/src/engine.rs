@@ -77,6 +77,7 @@ pub fn choice(b: BackendArg) -> Choice {
     match b {
         BackendArg::Auto => Choice::Auto,
         BackendArg::Ort => Choice::Ort,
+        BackendArg::OrtCuda => Choice::OrtCuda,
         BackendArg::Rten => Choice::Rten,
     }
 }

@@ -92,10 +92,63 @@ pub fn ort_available(lib: &Path) -> bool {
     environment(lib).is_ok()
 }
 
-/// A network run by ONNX Runtime on the CPU.
+/// Where ONNX Runtime runs the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Provider {
+    /// The CPU (every build of ONNX Runtime has it).
+    #[default]
+    Cpu,
+    /// NVIDIA CUDA on the given device, from a GPU build of ONNX Runtime.
+    /// Never falls back to the CPU: a library without the CUDA provider, or
+    /// a provider that cannot start (no driver, no device), is an error.
+    Cuda {
+        /// The CUDA device number (0 for the first GPU).
+        device: i32,
+    },
+}
+
+impl Provider {
+    /// `"ort"` or `"ort-cuda"`, as reports name the backend.
+    pub fn backend_name(self) -> &'static str {
+        match self {
+            Provider::Cpu => "ort",
+            Provider::Cuda { .. } => "ort-cuda",
+        }
+    }
+}
+
+/// Register the CUDA execution provider on `builder`, failing (instead of
+/// ORT's default of carrying on without it) when it cannot be used.
+fn with_cuda(builder: SessionBuilder, device: i32, lib: &Path) -> Result<SessionBuilder, Error> {
+    use ort::ep::ExecutionProvider;
+    let built = ort::ep::CUDA::is_available().map_err(err("CUDA provider check"))?;
+    if !built {
+        return Err(Error::Inference(format!(
+            "ONNX Runtime: CUDA was asked for, but the library {} was built without the CUDA \
+             execution provider (it is a CPU build); supply a GPU build of ONNX Runtime \
+             (e.g. libonnxruntime.so from the onnxruntime-gpu package) with --ort-lib or \
+             BLINDFOLD_ORT_LIB",
+            lib.display()
+        )));
+    }
+    let cuda = ort::ep::CUDA::default()
+        .with_device_id(device)
+        .build()
+        .error_on_failure();
+    builder.with_execution_providers([cuda]).map_err(|e| {
+        Error::Inference(format!(
+            "ONNX Runtime: cannot start the CUDA execution provider on device {device} \
+             (is there an NVIDIA GPU, driver, CUDA and cuDNN?): {e}"
+        ))
+    })
+}
+
+/// A network run by ONNX Runtime (on the CPU, or on a GPU with
+/// [`OrtBackend::with_provider`]).
 pub struct OrtBackend {
     session: Session,
     spec: ModelSpec,
+    provider: Provider,
 }
 
 impl OrtBackend {
@@ -105,6 +158,19 @@ impl OrtBackend {
     /// (0 lets ONNX Runtime choose). Graph optimisation is at its highest
     /// level.
     pub fn new(model: &[u8], spec: ModelSpec, lib: &Path, threads: usize) -> Result<Self, Error> {
+        Self::with_provider(model, spec, lib, threads, Provider::Cpu)
+    }
+
+    /// Like [`OrtBackend::new`], on the execution `provider`. With
+    /// [`Provider::Cuda`] this fails when the provider cannot be registered;
+    /// it never runs on the CPU instead.
+    pub fn with_provider(
+        model: &[u8],
+        spec: ModelSpec,
+        lib: &Path,
+        threads: usize,
+        provider: Provider,
+    ) -> Result<Self, Error> {
         let env = environment(lib)?;
         let options = |env: &Environment| -> ort::Result<SessionBuilder> {
             // ORT's arena and memory patterns stay on: measured on the WIDER
@@ -114,11 +180,18 @@ impl OrtBackend {
                 .with_optimization_level(GraphOptimizationLevel::Level3)?
                 .with_intra_threads(threads)?)
         };
-        let session = options(&env)
-            .map_err(err("session options"))?
+        let mut builder = options(&env).map_err(err("session options"))?;
+        if let Provider::Cuda { device } = provider {
+            builder = with_cuda(builder, device, lib)?;
+        }
+        let session = builder
             .commit_from_memory(model)
             .map_err(err("cannot load the model"))?;
-        Ok(OrtBackend { session, spec })
+        Ok(OrtBackend {
+            session,
+            spec,
+            provider,
+        })
     }
 
     /// Like [`OrtBackend::new`], reading the model from a file.
@@ -127,10 +200,11 @@ impl OrtBackend {
         spec: ModelSpec,
         lib: &Path,
         threads: usize,
+        provider: Provider,
     ) -> Result<Self, Error> {
         let bytes = std::fs::read(model)
             .map_err(|e| Error::Inference(format!("cannot read model {}: {e}", model.display())))?;
-        Self::new(&bytes, spec, lib, threads)
+        Self::with_provider(&bytes, spec, lib, threads, provider)
     }
 }
 
@@ -150,7 +224,7 @@ fn take(outputs: &SessionOutputs<'_>, name: &str, input: [usize; 4]) -> Result<T
 
 impl Backend for OrtBackend {
     fn name(&self) -> &str {
-        "ort"
+        self.provider.backend_name()
     }
 
     fn run(&mut self, input: &Tensor4) -> Result<Vec<Tensor4>, Error> {

@@ -17,8 +17,24 @@ pub enum Choice {
     Auto,
     /// ONNX Runtime, or an error.
     Ort,
+    /// ONNX Runtime on its CUDA execution provider (a GPU build of the
+    /// library, on device 0), or an error: never the CPU instead.
+    OrtCuda,
     /// rten (pure Rust).
     Rten,
+}
+
+impl Choice {
+    /// The choice named `auto`, `ort`, `ort-cuda` or `rten`.
+    pub fn from_name(name: &str) -> Option<Choice> {
+        match name {
+            "auto" => Some(Choice::Auto),
+            "ort" => Some(Choice::Ort),
+            "ort-cuda" => Some(Choice::OrtCuda),
+            "rten" => Some(Choice::Rten),
+            _ => None,
+        }
+    }
 }
 
 /// Why no engine could be made.
@@ -45,6 +61,7 @@ pub enum SelectError {
 pub struct Engine {
     model: PathBuf,
     ort_lib: Option<PathBuf>,
+    cuda: bool,
     backend: &'static str,
     fallback_reason: Option<String>,
     threads: usize,
@@ -68,6 +85,7 @@ impl Engine {
         let mut engine = Engine {
             model: model.to_path_buf(),
             ort_lib: None,
+            cuda: choice == Choice::OrtCuda,
             backend: "rten",
             fallback_reason: None,
             threads: threads.max(1),
@@ -81,10 +99,10 @@ impl Engine {
         match (probe, choice) {
             (Ok(lib), _) => {
                 engine.ort_lib = Some(lib);
-                engine.backend = "ort";
+                engine.backend = if engine.cuda { "ort-cuda" } else { "ort" };
                 Ok(engine)
             }
-            (Err(e), Choice::Ort) => Err(SelectError::Ort(e)),
+            (Err(e), Choice::Ort | Choice::OrtCuda) => Err(SelectError::Ort(e)),
             (Err(e), _) => {
                 engine.fallback_reason = Some(e);
                 engine.check_rten()
@@ -102,7 +120,7 @@ impl Engine {
         }
     }
 
-    /// The backend that runs: `"ort"` or `"rten"`.
+    /// The backend that runs: `"ort"`, `"ort-cuda"` or `"rten"`.
     pub fn backend(&self) -> &'static str {
         self.backend
     }
@@ -141,7 +159,7 @@ impl Engine {
                 };
                 let b = match spare {
                     Some(b) => b,
-                    None => ort_backend(&self.model, lib, threads)?,
+                    None => ort_backend(&self.model, lib, threads, self.provider())?,
                 };
                 return Ok(Box::new(
                     CenterFace::new(b, cfg.clone()).map_err(model_err)?,
@@ -178,7 +196,14 @@ impl Engine {
     fn probe_ort(&self, lib: &Path) -> Result<(), String> {
         #[cfg(feature = "ort")]
         {
-            let b = ort_backend(&self.model, lib, self.threads).map_err(|e| e.to_string())?;
+            let b =
+                ort_backend(&self.model, lib, self.threads, self.provider()).map_err(
+                    |e| match e {
+                        // Said once: the caller wraps it in SelectError::Ort again.
+                        SelectError::Ort(why) => why,
+                        other => other.to_string(),
+                    },
+                )?;
             *self.spare.lock().expect("spare lock") = Some(b);
             Ok(())
         }
@@ -190,13 +215,24 @@ impl Engine {
     }
 }
 
+impl Engine {
+    #[cfg(feature = "ort")]
+    fn provider(&self) -> crate::ort_backend::Provider {
+        match self.cuda {
+            true => crate::ort_backend::Provider::Cuda { device: 0 },
+            false => crate::ort_backend::Provider::Cpu,
+        }
+    }
+}
+
 #[cfg(feature = "ort")]
 fn ort_backend(
     model: &Path,
     lib: &Path,
     threads: usize,
+    provider: crate::ort_backend::Provider,
 ) -> Result<crate::ort_backend::OrtBackend, SelectError> {
-    crate::ort_backend::OrtBackend::from_file(model, CENTERFACE, lib, threads)
+    crate::ort_backend::OrtBackend::from_file(model, CENTERFACE, lib, threads, provider)
         .map_err(|e| SelectError::Ort(format!("cannot start it from {}: {e}", lib.display())))
 }
 
@@ -334,6 +370,23 @@ mod tests {
             .err()
             .expect("no model");
         assert!(err.to_string().contains("/nonexistent/model.onnx"), "{err}");
+    }
+
+    #[test]
+    fn cuda_never_falls_back() {
+        assert_eq!(Choice::from_name("ort-cuda"), Some(Choice::OrtCuda));
+        assert_eq!(Choice::from_name("auto"), Some(Choice::Auto));
+        assert_eq!(Choice::from_name("cuda"), None);
+        let model = Path::new("/nonexistent/model.onnx");
+        let err = Engine::new(model, Err("no library here".into()), Choice::OrtCuda, 1)
+            .err()
+            .expect("cuda was asked for");
+        assert!(err.to_string().contains("no library here"), "{err}");
+        let lib = PathBuf::from("/nonexistent/libonnxruntime.so");
+        let err = Engine::new(model, Ok(lib), Choice::OrtCuda, 1)
+            .err()
+            .expect("cuda was asked for");
+        assert!(matches!(err, SelectError::Ort(_)), "{err}");
     }
 
     #[test]

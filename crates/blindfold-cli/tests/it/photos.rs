@@ -237,3 +237,26 @@ fn large_photo_covers_a_close_up_face_and_a_small_one() {
         );
     }
 }
+
+#[test]
+fn ort_cuda_without_a_gpu_build_fails_clearly_and_writes_nothing() {
+    // The pinned library is a CPU build (and CI has no GPU): asking for CUDA
+    // must be an error naming CUDA, never a quiet run on the CPU.
+    let _ = model_path();
+    let dir = tempdir();
+    let mut img = canvas(256, 192);
+    paste_face(&mut img, 64.0, 96.0, 40.0);
+    let input = put(dir.path(), "in/p.jpg", &jpeg(&img));
+    let mut cmd = blindfold();
+    cmd.args(["--backend", "ort-cuda", "-o"])
+        .arg(dir.path().join("out"))
+        .arg(&input);
+    if let Some(lib) = ort_lib() {
+        cmd.arg("--ort-lib").arg(lib);
+    }
+    let out = run(&mut cmd);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CUDA"), "{}", text(&out));
+    assert!(!dir.path().join("out/p.jpg").exists(), "{}", text(&out));
+}

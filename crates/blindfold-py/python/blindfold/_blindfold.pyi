@@ -1,0 +1,137 @@
+"""Type stubs for the compiled extension module (re-exported by blindfold)."""
+
+from os import PathLike
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+Backend = Literal["auto", "ort", "ort-cuda", "rten"]
+Mode = Literal["noise", "solid", "blur", "pixelate"]
+Shape = Literal["ellipse", "rect"]
+Frame = npt.NDArray[np.uint8]
+"""An (H, W, 3) RGB uint8 array."""
+Detection = Tuple[float, float, float, float, float]
+"""(x0, y0, x1, y1, score) in pixels."""
+TrackedBox = Tuple[float, float, float, float, int, str]
+"""(x0, y0, x1, y1, track, source); source is detected, interpolated, held or backfilled."""
+
+class Error(Exception):
+    """Base class of every blindfold error. No output exists when one is raised."""
+
+class DecodeError(Error):
+    """The bytes are not an image blindfold can read, or are corrupt or truncated."""
+
+class TooLargeError(DecodeError):
+    """The image has more pixels than `max_pixels`."""
+
+class UnsupportedError(Error):
+    """The format is recognised but not supported."""
+
+class ModelError(Error):
+    """The model could not be found, fetched, checked or loaded."""
+
+class BackendError(Error):
+    """The backend asked for cannot be used (e.g. ort-cuda without a GPU build of ONNX Runtime)."""
+
+class InferenceError(Error):
+    """The backend failed while running the model."""
+
+class EncodeError(Error):
+    """Re-encoding the anonymised image failed."""
+
+class VerifyError(Error):
+    """The check of the produced output failed."""
+
+class ConfigError(Error):
+    """A setting is invalid or out of range."""
+
+class Result:
+    """What Anonymizer.anonymize returns."""
+
+    @property
+    def data(self) -> bytes:
+        """The anonymised file, in the input's format, without identifying metadata."""
+    @property
+    def report(self) -> Dict[str, Any]:
+        """The report the CLI prints for the photo with --json: status, kind, backend,
+        format, width, height, orientation, faces (box, score, mask), metadata_removed,
+        metadata_kept, timings, total_ms."""
+
+class Anonymizer:
+    """Finds and masks faces with one loaded model; safe to share between threads
+    (each call borrows one of `jobs` detectors and releases the GIL)."""
+
+    def __init__(
+        self,
+        model: Union[str, PathLike, None] = None,
+        backend: Backend = "auto",
+        mode: Mode = "noise",
+        threshold: Optional[float] = None,
+        fast: bool = False,
+        grow: Optional[float] = None,
+        shape: Shape = "ellipse",
+        jobs: Optional[int] = None,
+        threads: Optional[int] = None,
+        offline: bool = False,
+        ort_lib: Union[str, PathLike, None] = None,
+        quality: int = 92,
+        keep_icc: bool = True,
+        max_pixels: int = 100_000_000,
+    ) -> None:
+        """Load the model (`model`, else $BLINDFOLD_MODEL, else the CLI's cache, fetched on
+        first use unless `offline`) and make `jobs` detectors (default: one per CPU that
+        memory allows), each on `threads` threads (default: CPUs / jobs; set 1 per actor
+        when several processes share a machine). `backend="ort-cuda"` needs a GPU build of ONNX Runtime
+        (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one."""
+    @property
+    def backend(self) -> str:
+        """The backend that runs: "ort", "ort-cuda" or "rten"."""
+    @property
+    def fallback_reason(self) -> Optional[str]:
+        """Why ONNX Runtime is not used, when backend="auto" fell back to rten."""
+    @property
+    def jobs(self) -> int:
+        """How many detectors there are (calls that can run at once)."""
+    @property
+    def model(self) -> Path:
+        """The prepared model file in use."""
+    def anonymize(self, data: bytes) -> Result:
+        """Anonymise one encoded photo (JPEG, PNG, WebP, TIFF, BMP); raises an Error
+        subclass on any failure, and then there are no bytes."""
+    def detect(self, image: Frame) -> List[Detection]:
+        """Faces in an (H, W, 3) RGB uint8 frame."""
+    def mask(
+        self,
+        image: Frame,
+        boxes: Iterable[Sequence[Union[float, int, str]]],
+        mode: Optional[Mode] = None,
+    ) -> Frame:
+        """A copy of `image` with a mask over each box (sequences starting x0, y0, x1, y1)."""
+
+class Tracker:
+    """The core's face tracker over a sequence of frames (the CLI's video defaults)."""
+
+    def __init__(
+        self,
+        hold: Optional[int] = None,
+        lookahead: Optional[int] = None,
+        smooth: Optional[int] = None,
+        iou_match: Optional[float] = None,
+        grow_per_frame: Optional[float] = None,
+        max_grow: Optional[float] = None,
+    ) -> None: ...
+    def push(
+        self, detections: Iterable[Sequence[float]]
+    ) -> Optional[Tuple[int, List[TrackedBox]]]:
+        """Add the next frame's detections; returns the frame now final, if any."""
+    def finish(self) -> List[Tuple[int, List[TrackedBox]]]:
+        """The frames still held back, after the last push."""
+    @property
+    def pending(self) -> int:
+        """Frames pushed but not yet returned."""
+    def summaries(self) -> List[Dict[str, int]]:
+        """Per-track frame counts (nothing about the face)."""
