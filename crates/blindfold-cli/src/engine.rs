@@ -3,9 +3,12 @@
 //! presets in `blindfold::detect`, files in `blindfold-models`, backend
 //! choice and the detector pool in `blindfold_infer::select`.
 
-use crate::cli::{BackendArg, DetectArgs, EngineArgs};
+use crate::cli::{BackendArg, DetectArgs, EngineArgs, LookArgs, OutputArgs};
 use anyhow::{Context, Result, bail};
+use blindfold::anonymize::MaskSpec;
+use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::detect::{DetectConfig, SizeGate};
+use blindfold::pipeline::Options;
 use blindfold_infer::select::{Choice, Engine, num_cpus};
 
 /// The detection settings from the defaults, the `--fast` preset and flags.
@@ -52,17 +55,45 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     Ok(c)
 }
 
+/// The photo settings from the masking and output flags.
+pub fn photo_options(look: &LookArgs, out: &OutputArgs) -> Result<Options> {
+    let mask = MaskSpec {
+        shape: look.shape.into(),
+        grow: look.grow.unwrap_or(MaskSpec::default().grow),
+    };
+    mask.validate().context("--grow")?;
+    Ok(Options {
+        decode: DecodeOptions {
+            max_pixels: out.max_pixels,
+            accept_damaged: out.accept_damaged,
+        },
+        mask,
+        mode: look.mode.into(),
+        encode: EncodeOptions {
+            jpeg_quality: out.quality,
+            keep_icc: !out.drop_icc,
+            keep_icc_as_is: out.keep_icc_as_is,
+        },
+        seed: 0,
+    })
+}
+
+/// The backend choice from `--backend`.
+pub fn choice(b: BackendArg) -> Choice {
+    match b {
+        BackendArg::Auto => Choice::Auto,
+        BackendArg::Ort => Choice::Ort,
+        BackendArg::OrtCuda => Choice::OrtCuda,
+        BackendArg::Rten => Choice::Rten,
+    }
+}
+
 /// Find the model (and ONNX Runtime, unless rten was asked for) through the
 /// model store, and choose the backend. `jobs` detectors will run at once,
 /// sharing the CPUs.
 pub fn resolve(a: &EngineArgs, jobs: usize, say: &dyn Fn(&str)) -> Result<Engine> {
     let model = blindfold_models::model_path(a.model.as_deref(), !a.offline, say)?;
-    let choice = match a.backend {
-        BackendArg::Auto => Choice::Auto,
-        BackendArg::Ort => Choice::Ort,
-        BackendArg::OrtCuda => Choice::OrtCuda,
-        BackendArg::Rten => Choice::Rten,
-    };
+    let choice = choice(a.backend);
     let ort_lib = match choice {
         Choice::Rten => Err("rten was asked for".to_string()),
         _ => blindfold_models::ort_lib_or_reason(a.ort_lib.as_deref(), !a.offline, say),

@@ -12,13 +12,13 @@ mod inputs;
 mod outputs;
 mod photo;
 mod report;
+mod serve;
 mod signals;
 mod verify;
 mod video;
 
 use anyhow::{Context, Result};
 use blindfold::anonymize::MaskSpec;
-use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::pipeline::Options;
 use blindfold_infer::select::{Pool, default_workers, mem_available, num_cpus};
 use clap::{CommandFactory, FromArgMatches};
@@ -116,9 +116,18 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The warning for blur and pixelate.
+const REVERSIBLE: &str = "--mode blur and pixelate can be reversed by learned attacks; use noise or solid to protect people";
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Some(Command::Model(cmd)) => return model_command(cmd),
+        Some(Command::Serve(args)) => {
+            return serve::run(args).map_err(|e| match e {
+                serve::Failure::Usage(e) => Usage(e).into(),
+                serve::Failure::Other(e) => e,
+            });
+        }
         Some(Command::Verify(args)) => return verify::run(args),
         None => {}
     }
@@ -146,36 +155,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         signals::install(dirs).context("cannot install the signal handler")?;
     }
     let cfg = engine::detect_config(&cli.detect).map_err(Usage)?;
-    let mask = MaskSpec {
-        shape: cli.look.shape.into(),
-        grow: cli.look.grow.unwrap_or(MaskSpec::default().grow),
-    };
-    mask.validate().map_err(|e| Usage(e.into()))?;
-    let mode: blindfold::anonymize::Mode = cli.look.mode.into();
+    let opts = engine::photo_options(&cli.look, &cli.output_opts).map_err(Usage)?;
     if cli.video.keep_subtitles && !cli.quiet && jobs.iter().any(|j| j.kind == Kind::Video) {
         eprintln!(
             "blindfold: warning: --keep-subtitles copies subtitle text verbatim; it can hold names and GPS positions",
         );
     }
-    if mode.is_reversible() && !cli.quiet {
-        eprintln!(
-            "blindfold: warning: --mode {mode:?} can be reversed by learned attacks; use noise or solid to protect people",
-        );
+    if opts.mode.is_reversible() && !cli.quiet {
+        eprintln!("blindfold: warning: {REVERSIBLE}");
     }
-    let opts = Options {
-        decode: DecodeOptions {
-            max_pixels: cli.output_opts.max_pixels,
-            accept_damaged: cli.output_opts.accept_damaged,
-        },
-        mask,
-        mode,
-        encode: EncodeOptions {
-            jpeg_quality: cli.output_opts.quality,
-            keep_icc: !cli.output_opts.drop_icc,
-            keep_icc_as_is: cli.output_opts.keep_icc_as_is,
-        },
-        seed: 0,
-    };
 
     let n_photos = jobs.iter().filter(|j| j.kind == Kind::Photo).count();
     let say = |m: &str| {

@@ -1,6 +1,6 @@
 //! Videos: hand the file to `blindfold-video` with a detector from the pool.
 
-use crate::cli::Cli;
+use crate::cli::{Cli, DetectArgs, OutputArgs, VideoArgs};
 use crate::engine;
 use crate::inputs::Job;
 use crate::report::{FileReport, shown};
@@ -14,22 +14,21 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// The video settings from the flags.
-pub fn options(cli: &Cli, opts: &Options, input: &std::path::Path) -> VideoOptions {
+pub fn options(v: &VideoArgs, out: &OutputArgs, opts: &Options) -> VideoOptions {
     let defaults = TrackerConfig::default();
     VideoOptions {
         mask: opts.mask,
         mode: opts.mode,
-        crf: cli.video.crf,
-        keep_audio: !cli.video.no_audio,
-        keep_subtitles: cli.video.keep_subtitles,
-        accept_damaged: cli.output_opts.accept_damaged,
+        crf: v.crf,
+        keep_audio: !v.no_audio,
+        keep_subtitles: v.keep_subtitles,
+        accept_damaged: out.accept_damaged,
         tracking: TrackerConfig {
-            hold: cli.video.hold.unwrap_or(defaults.hold),
-            lookahead: cli.video.lookahead.unwrap_or(defaults.lookahead),
+            hold: v.hold.unwrap_or(defaults.hold),
+            lookahead: v.lookahead.unwrap_or(defaults.lookahead),
             ..defaults
         },
         max_pixels: opts.decode.max_pixels,
-        output_mode: crate::photo::input_mode(input),
         ..VideoOptions::default()
     }
 }
@@ -40,9 +39,9 @@ pub fn options(cli: &Cli, opts: &Options, input: &std::path::Path) -> VideoOptio
 /// than halve the frame rate of a 1080p video; the half-size pass for large
 /// faces would cost a quarter more time than native alone and was not
 /// measured on video.
-pub fn detect_config(cli: &Cli) -> anyhow::Result<blindfold::detect::DetectConfig> {
-    let c = engine::detect_config(&cli.detect)?;
-    Ok(match cli.detect.scales.is_none() && !cli.detect.fast {
+pub fn detect_config(d: &DetectArgs) -> anyhow::Result<blindfold::detect::DetectConfig> {
+    let c = engine::detect_config(d)?;
+    Ok(match d.scales.is_none() && !d.fast {
         true => c.for_video(),
         false => c,
     })
@@ -54,12 +53,15 @@ pub type Slot = Mutex<Option<Box<dyn FaceDetector>>>;
 /// Anonymise one video; failures become an `error` report and leave no output.
 pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -> FileReport {
     let t = Instant::now();
-    let vopts = options(cli, opts, &job.input);
+    let vopts = VideoOptions {
+        output_mode: crate::photo::input_mode(&job.input),
+        ..options(&cli.video, &cli.output_opts, opts)
+    };
     let bar = frame_bar(cli.quiet);
     let mut guard = slot.lock().expect("video detector lock");
     let res = (|| {
         if guard.is_none() {
-            let cfg = detect_config(cli)?;
+            let cfg = detect_config(&cli.detect)?;
             *guard = Some(engine.detector_with_threads(&cfg, num_cpus())?);
         }
         let det = guard.as_mut().expect("detector was just made").as_mut();
@@ -121,7 +123,7 @@ mod tests {
 
     fn scales(args: &[&str]) -> Vec<f32> {
         let cli = Cli::try_parse_from([&["blindfold"], args, &["a.mp4"]].concat()).unwrap();
-        detect_config(&cli).unwrap().scales
+        detect_config(&cli.detect).unwrap().scales
     }
 
     #[test]

@@ -13,13 +13,23 @@ pub type Script = Result<Vec<BBox>, Error>;
 pub struct ScriptedDetector<F: FnMut(u64, &RgbImage) -> Script + Send> {
     script: F,
     calls: u64,
+    config: Option<crate::detect::DetectConfig>,
 }
 
 impl<F: FnMut(u64, &RgbImage) -> Script + Send> ScriptedDetector<F> {
     /// `script(call, image)` gives the boxes for call number `call` (from 0),
     /// each reported with score 0.9, or the error to fail with.
     pub fn new(script: F) -> Self {
-        ScriptedDetector { script, calls: 0 }
+        ScriptedDetector {
+            script,
+            calls: 0,
+            config: None,
+        }
+    }
+
+    /// The settings last given to `set_config` (they change nothing else).
+    pub fn config(&self) -> Option<&crate::detect::DetectConfig> {
+        self.config.as_ref()
     }
 
     /// How many times `detect` was called.
@@ -40,6 +50,13 @@ impl<F: FnMut(u64, &RgbImage) -> Script + Send> FaceDetector for ScriptedDetecto
             .into_iter()
             .map(|bbox| Detection { bbox, score: 0.9 })
             .collect())
+    }
+
+    /// Checks and keeps the settings, as a real detector would.
+    fn set_config(&mut self, config: &crate::detect::DetectConfig) -> Result<(), Error> {
+        config.validate()?;
+        self.config = Some(config.clone());
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ mod failclosed;
 mod golden;
 mod photos;
 mod safety;
+mod serve;
 mod support;
 mod video;
 mod video_safety;

@@ -354,6 +354,12 @@ impl<B: Backend> FaceDetector for CenterFace<B> {
         let candidates = self.candidates(image)?;
         Ok(finish(candidates, &self.config))
     }
+
+    fn set_config(&mut self, config: &DetectConfig) -> Result<(), Error> {
+        config.validate()?;
+        self.config = config.clone();
+        Ok(())
+    }
 }
 
 impl<B: Backend> Adapter for CenterFace<B> {
@@ -455,6 +461,27 @@ mod tests {
                 ..config
             },
         ]
+    }
+
+    #[test]
+    fn settings_change_between_calls_and_bad_ones_are_refused() {
+        let img = scene(200, 150, &[(50, 40, 30)]);
+        let mut d = detector(Mode::Faces, base());
+        assert_eq!(d.detect(&img).unwrap().len(), 1);
+        // The fake scores its peak 0.9: a threshold above it finds nothing.
+        let strict = DetectConfig {
+            threshold: 0.95,
+            ..base()
+        };
+        d.set_config(&strict).unwrap();
+        assert_eq!(d.config(), &strict);
+        assert!(d.detect(&img).unwrap().is_empty());
+        let bad = DetectConfig { tile: 33, ..base() };
+        assert!(d.set_config(&bad).is_err());
+        assert_eq!(d.config(), &strict, "a refused change keeps the settings");
+        let mut boxed: Box<dyn FaceDetector> = Box::new(detector(Mode::Faces, strict));
+        boxed.set_config(&base()).unwrap();
+        assert_eq!(boxed.detect(&img).unwrap().len(), 1);
     }
 
     #[test]

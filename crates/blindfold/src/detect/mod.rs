@@ -128,6 +128,16 @@ pub trait FaceDetector: Send {
     fn backend_name(&self) -> &str;
     /// All faces found, in image pixel coordinates.
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error>;
+    /// Use `config` from the next call on (the HTTP service sets the
+    /// settings per request on detectors from its pool). An invalid `config`
+    /// is refused and the settings stay as they were. Detectors whose
+    /// settings are fixed refuse every change (the default).
+    fn set_config(&mut self, config: &DetectConfig) -> Result<(), Error> {
+        let _ = config;
+        Err(Error::Config(
+            "this detector's settings cannot be changed".into(),
+        ))
+    }
 }
 
 /// A raw candidate box and the pass (scale or overview of one model) that
@@ -233,6 +243,13 @@ impl FaceDetector for Ensemble {
         }
         Ok(finish(all, &self.config))
     }
+
+    /// Changes the fusion and thresholds only; each adapter keeps its passes.
+    fn set_config(&mut self, config: &DetectConfig) -> Result<(), Error> {
+        config.validate()?;
+        self.config = config.clone();
+        Ok(())
+    }
 }
 
 impl<T: FaceDetector + ?Sized> FaceDetector for Box<T> {
@@ -241,6 +258,9 @@ impl<T: FaceDetector + ?Sized> FaceDetector for Box<T> {
     }
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, Error> {
         (**self).detect(image)
+    }
+    fn set_config(&mut self, config: &DetectConfig) -> Result<(), Error> {
+        (**self).set_config(config)
     }
 }
 

@@ -1,0 +1,77 @@
+//! `blindfold serve`: flags to a `blindfold_server::ServeConfig`. The
+//! service itself lives in the `blindfold-server` crate.
+
+use crate::cli::ServeArgs;
+use crate::{engine, video};
+use blindfold_server::{EngineSource, Limits, ServeConfig, Settings};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Why `serve` did not run: bad flags (exit 2) or a failure (exit 1).
+pub enum Failure {
+    /// Bad usage.
+    Usage(anyhow::Error),
+    /// Anything else.
+    Other(anyhow::Error),
+}
+
+/// Parse the flags and run the service until SIGTERM or SIGINT.
+pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
+    let usage = |e: anyhow::Error| Failure::Usage(e);
+    let detect = engine::detect_config(&a.detect).map_err(usage)?;
+    let video_detect = video::detect_config(&a.detect).map_err(usage)?;
+    let options = engine::photo_options(&a.look, &a.output_opts).map_err(usage)?;
+    if options.mode.is_reversible() {
+        eprintln!("blindfold: warning: {}", crate::REVERSIBLE);
+    }
+    let token = match &a.token_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| {
+                    Failure::Usage(anyhow::anyhow!(
+                        "cannot read --token-file {}: {e}",
+                        f.display()
+                    ))
+                })?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let jobs = a.engine.jobs;
+    let settings = Settings {
+        detect,
+        video_detect,
+        options,
+        video: video::options(&a.video, &a.output_opts, &options),
+    };
+    let limits = Limits {
+        max_body: usize::try_from(a.max_body.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+        queue: a
+            .queue
+            .unwrap_or(4 * jobs.unwrap_or(blindfold_infer::select::num_cpus())),
+        body_timeout: Duration::from_secs(a.body_timeout.max(1)),
+        max_video: a.max_video.saturating_mul(1 << 20),
+        keep_results: a.keep_results,
+        ..Limits::default()
+    };
+    let config = ServeConfig {
+        token,
+        no_auth: a.no_auth,
+        jobs,
+        limits,
+        engine: EngineSource {
+            model: a.engine.model.clone(),
+            ort_lib: a.engine.ort_lib.clone(),
+            offline: a.engine.offline,
+            choice: engine::choice(a.engine.backend),
+        },
+        work_dir: a.work_dir.clone(),
+        header_timeout: Duration::from_secs(a.header_timeout.max(1)),
+        log: !a.quiet,
+        ..ServeConfig::new(a.listen, settings)
+    };
+    config.check().map_err(|e| Failure::Usage(e.into()))?;
+    blindfold_server::serve(config).map_err(|e| Failure::Other(e.into()))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,516 @@
+//! Video jobs. An upload is streamed to a file in the service's own folder
+//! (never held whole in memory), processed by `blindfold_video` on a
+//! blocking thread, one video at a time, and the result is kept until it is
+//! downloaded (once), deleted, or older than `--keep-results`.
+//!
+//! The folder is `<base>/run-<pid>`; at start, `run-*` folders of processes
+//! that no longer run are removed (left over by a crash or a kill), and at
+//! shutdown the service removes its own.
+
+use crate::photo::{check_type, declared_length};
+use crate::{AppError, AppState};
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, State, rejection::QueryRejection};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use blindfold::detect::DetectConfig;
+use blindfold_video::{VideoOptions, anonymize_video};
+use http_body_util::BodyExt;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// The upload is being received.
+    Uploading,
+    /// Waiting for the video worker.
+    Queued,
+    /// Frames are being processed.
+    Running,
+    /// The result can be downloaded.
+    Done,
+    /// It failed; nothing was written.
+    Failed,
+}
+
+struct Job {
+    state: JobState,
+    frames: u64,
+    total: Option<u64>,
+    error: Option<String>,
+    report: Option<serde_json::Value>,
+    finished: Option<Instant>,
+    container: &'static str,
+}
+
+/// The jobs of this process and their folder.
+pub struct Jobs {
+    dir: PathBuf,
+    map: Mutex<HashMap<String, Job>>,
+    worker: tokio::sync::Semaphore,
+    busy: AtomicUsize,
+}
+
+impl Jobs {
+    /// Use `<base>/run-<pid>` for job files, after removing the `run-*`
+    /// folders that processes no longer running left in `base`.
+    pub fn open(base: &Path) -> std::io::Result<Jobs> {
+        std::fs::create_dir_all(base)?;
+        for e in std::fs::read_dir(base)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name
+                .strip_prefix("run-")
+                .and_then(|p| p.parse::<u32>().ok())
+                && (pid == std::process::id() || !alive(pid))
+            {
+                std::fs::remove_dir_all(e.path())?;
+            }
+        }
+        let dir = base.join(format!("run-{}", std::process::id()));
+        std::fs::create_dir(&dir)?;
+        restrict(&dir)?;
+        Ok(Jobs {
+            dir,
+            map: Mutex::new(HashMap::new()),
+            worker: tokio::sync::Semaphore::new(1),
+            busy: AtomicUsize::new(0),
+        })
+    }
+
+    /// The folder holding this process's job files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Job>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Jobs by state, for the metrics.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        let map = self.lock();
+        let n = |s| map.values().filter(|j| j.state == s).count();
+        vec![
+            ("uploading", n(JobState::Uploading)),
+            ("queued", n(JobState::Queued)),
+            ("running", n(JobState::Running)),
+            ("done", n(JobState::Done)),
+            ("failed", n(JobState::Failed)),
+        ]
+    }
+
+    /// Remove finished jobs older than `keep` and their files.
+    pub fn reap(&self, keep: Duration) {
+        let mut map = self.lock();
+        let old: Vec<String> = map
+            .iter()
+            .filter(|(_, j)| j.finished.is_some_and(|t| t.elapsed() >= keep))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in old {
+            map.remove(&id);
+            let _ = std::fs::remove_dir_all(self.dir.join(&id));
+        }
+    }
+
+    /// Wait up to `grace` for a running video, then delete every job file.
+    pub async fn shutdown(&self, grace: Duration) {
+        let until = Instant::now() + grace;
+        while self.busy.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.lock().clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    fn set(&self, id: &str, f: impl FnOnce(&mut Job)) -> bool {
+        match self.lock().get_mut(id) {
+            Some(j) => {
+                f(j);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(not(unix))]
+fn alive(_pid: u32) -> bool {
+    true
+}
+
+#[cfg(unix)]
+fn restrict(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn restrict(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// A random job id: 128 bits from the operating system's random source
+/// (through std's hasher keys), as hex.
+fn new_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let part = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", part(1), part(2))
+}
+
+fn media_type(container: &str) -> &'static str {
+    match container {
+        "mov" => "video/quicktime",
+        "mkv" => "video/x-matroska",
+        _ => "video/mp4",
+    }
+}
+
+/// A video job's settings from the query: `mode`, `shape`, `grow`,
+/// `threshold`, `fast` as for photos, and `container` (mp4, mov, mkv).
+fn parse(
+    q: &[(String, String)],
+    s: &AppState,
+) -> Result<(DetectConfig, VideoOptions, &'static str), AppError> {
+    let settings = &s.shared().settings;
+    let mut container = "mp4";
+    let mut rest = Vec::new();
+    for (k, v) in q {
+        match (k.as_str(), v.as_str()) {
+            ("container", "mp4") => container = "mp4",
+            ("container", "mov") => container = "mov",
+            ("container", "mkv") => container = "mkv",
+            ("container", _) => {
+                return Err(AppError::BadRequest(format!(
+                    "container must be mp4, mov or mkv, not {v:?}"
+                )));
+            }
+            _ => rest.push((k.clone(), v.clone())),
+        }
+    }
+    let video_settings = crate::Settings {
+        detect: settings.video_detect.clone(),
+        ..settings.clone()
+    };
+    let r = crate::photo::Request::parse(&rest, &video_settings, false)?;
+    let vopts = VideoOptions {
+        mask: r.opts.mask,
+        mode: r.opts.mode,
+        ..settings.video.clone()
+    };
+    vopts
+        .validate()
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    Ok((r.cfg, vopts, container))
+}
+
+/// `POST /v1/jobs`: the video as the body; 202 with the job id.
+pub async fn create(
+    State(s): State<AppState>,
+    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let q = q
+        .map(|Query(v)| v)
+        .map_err(|e| AppError::BadRequest(format!("bad query string: {}", e.body_text())))?;
+    let (cfg, vopts, container) = parse(&q, &s)?;
+    check_type(&headers, "video/")?;
+    let shared = s.shared();
+    let det = shared.detectors.get().ok_or(AppError::NotReady)?;
+    let factory = det.video.clone().ok_or_else(|| {
+        AppError::NotAvailable("videos are off on this server (ffmpeg was not found)".into())
+    })?;
+    let limits = &shared.limits;
+    if declared_length(&headers).is_some_and(|n| n > limits.max_video) {
+        return Err(AppError::TooLarge(format!(
+            "the video is over the limit of {} bytes",
+            limits.max_video
+        )));
+    }
+    let jobs = &shared.jobs;
+    jobs.reap(limits.keep_results);
+    let id = new_id();
+    {
+        let mut map = jobs.lock();
+        if map.len() >= limits.max_jobs {
+            return Err(AppError::Busy { retry_after: 30 });
+        }
+        map.insert(
+            id.clone(),
+            Job {
+                state: JobState::Uploading,
+                frames: 0,
+                total: None,
+                error: None,
+                report: None,
+                finished: None,
+                container,
+            },
+        );
+    }
+    let dir = jobs.dir.join(&id);
+    let input = dir.join("input");
+    let received = async {
+        tokio::fs::create_dir(&dir)
+            .await
+            .map_err(|e| AppError::Internal(format!("cannot store the upload: {e}")))?;
+        let n = tokio::time::timeout(limits.video_timeout, save(body, &input, limits.max_video))
+            .await
+            .map_err(|_| AppError::BodyTimeout)??;
+        if n == 0 {
+            return Err(AppError::BadRequest(
+                "the body is empty; send a video".into(),
+            ));
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = received {
+        jobs.lock().remove(&id);
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return Err(e);
+    }
+    if !jobs.set(&id, |j| j.state = JobState::Queued) {
+        // Deleted while uploading.
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return Err(AppError::NotFound("the job was deleted".into()));
+    }
+    let state = s.clone();
+    let job_id = id.clone();
+    tokio::spawn(async move {
+        let jobs = &state.shared().jobs;
+        let Ok(_turn) = jobs.worker.acquire().await else {
+            return;
+        };
+        jobs.busy.fetch_add(1, Ordering::SeqCst);
+        if jobs.set(&job_id, |j| j.state = JobState::Running) {
+            let st = state.clone();
+            let id2 = job_id.clone();
+            let res = tokio::task::spawn_blocking(move || {
+                run_video(&st, &id2, &factory, &cfg, &vopts, container)
+            })
+            .await
+            .unwrap_or_else(|_| Err("the video worker failed".into()));
+            let dir = jobs.dir.join(&job_id);
+            let _ = std::fs::remove_file(dir.join("input"));
+            let found = jobs.set(&job_id, |j| {
+                j.finished = Some(Instant::now());
+                match res {
+                    Ok(report) => {
+                        j.state = JobState::Done;
+                        j.report = Some(report);
+                    }
+                    Err(e) => {
+                        j.state = JobState::Failed;
+                        j.error = Some(e);
+                    }
+                }
+            });
+            if !found {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(jobs.dir.join(&job_id));
+        }
+        jobs.busy.fetch_sub(1, Ordering::SeqCst);
+    });
+    let mut res = (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({
+            "id": id,
+            "state": JobState::Queued,
+            "status_url": format!("/v1/jobs/{id}"),
+            "result_url": format!("/v1/jobs/{id}/result"),
+        })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/jobs/{id}")) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// Stream `body` into a new file at `path`, at most `max` bytes.
+async fn save(body: Body, path: &Path, max: u64) -> Result<u64, AppError> {
+    let io = |e: std::io::Error| AppError::Internal(format!("cannot store the upload: {e}"));
+    let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+    let mut body = body;
+    let mut n = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| AppError::BadRequest(format!("cannot read the body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            n += data.len() as u64;
+            if n > max {
+                return Err(AppError::TooLarge(format!(
+                    "the video is over the limit of {max} bytes"
+                )));
+            }
+            file.write_all(&data).await.map_err(io)?;
+        }
+    }
+    file.flush().await.map_err(io)?;
+    Ok(n)
+}
+
+fn run_video(
+    s: &AppState,
+    id: &str,
+    factory: &crate::DetectorFactory,
+    cfg: &DetectConfig,
+    vopts: &VideoOptions,
+    container: &str,
+) -> Result<serde_json::Value, String> {
+    let jobs = &s.shared().jobs;
+    let dir = jobs.dir.join(id);
+    let mut det = factory(cfg)?;
+    let output = dir.join(format!("output.{container}"));
+    let report = anonymize_video(&dir.join("input"), &output, det.as_mut(), vopts, &mut |p| {
+        jobs.set(id, |j| {
+            j.frames = p.frame;
+            j.total = p.total_frames;
+        });
+    })
+    .map_err(|e| e.kind.to_string())?;
+    serde_json::to_value(&report).map_err(|e| e.to_string())
+}
+
+/// `GET /v1/jobs/{id}`: state, frames done and total, the error or report.
+pub async fn status(
+    State(s): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, AppError> {
+    let map = s.shared().jobs.lock();
+    let j = map.get(&id).ok_or_else(no_job)?;
+    let mut v = serde_json::json!({
+        "id": id,
+        "state": j.state,
+        "frames_done": j.frames,
+        "frames_total": j.total,
+    });
+    if let Some(e) = &j.error {
+        v["error"] = e.clone().into();
+    }
+    if let Some(r) = &j.report {
+        v["report"] = r.clone();
+    }
+    Ok(axum::Json(v).into_response())
+}
+
+fn no_job() -> AppError {
+    AppError::NotFound(
+        "no such job (finished results are deleted after download or when kept too long)".into(),
+    )
+}
+
+/// `GET /v1/jobs/{id}/result`: the video, once; the job is gone afterwards.
+pub async fn result(
+    State(s): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, AppError> {
+    let jobs = &s.shared().jobs;
+    let (container, path) = {
+        let mut map = jobs.lock();
+        let j = map.get(&id).ok_or_else(no_job)?;
+        match j.state {
+            JobState::Done => {}
+            JobState::Failed => {
+                return Err(AppError::Conflict(format!(
+                    "the job failed: {}",
+                    j.error.as_deref().unwrap_or("unknown")
+                )));
+            }
+            st => {
+                return Err(AppError::Conflict(format!(
+                    "the job is not done yet ({})",
+                    serde_json::to_value(st)
+                        .unwrap_or_default()
+                        .as_str()
+                        .unwrap_or("")
+                )));
+            }
+        }
+        let c = j.container;
+        map.remove(&id);
+        (c, jobs.dir.join(&id).join(format!("output.{c}")))
+    };
+    // Open, then unlink: the open file stays readable while it is sent.
+    let file = tokio::fs::File::open(&path).await;
+    let _ = tokio::fs::remove_dir_all(jobs.dir.join(&id)).await;
+    let file = file.map_err(|e| AppError::Internal(format!("the result is gone: {e}")))?;
+    let len = file.metadata().await.map(|m| m.len()).ok();
+    let stream = tokio_util::io::ReaderStream::new(file);
+    let mut res = Body::from_stream(stream).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media_type(container)),
+    );
+    if let Some(n) = len {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"anonymized.{container}\""))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// `DELETE /v1/jobs/{id}`: forget the job and delete its files (a running
+/// video finishes and its output is deleted then).
+pub async fn remove(
+    State(s): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<StatusCode, AppError> {
+    let jobs = &s.shared().jobs;
+    let j = jobs.lock().remove(&id).ok_or_else(no_job)?;
+    if matches!(j.state, JobState::Done | JobState::Failed) {
+        let _ = tokio::fs::remove_dir_all(jobs.dir.join(&id)).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_dead_processes_are_removed_at_start() {
+        let base = tempfile::tempdir().unwrap();
+        // No process has this id (Linux pids stay below 2^22).
+        let dead = base.path().join("run-999999999");
+        std::fs::create_dir_all(dead.join("abc")).unwrap();
+        std::fs::write(dead.join("abc/input"), b"video").unwrap();
+        let other = base.path().join("keep-me");
+        std::fs::create_dir(&other).unwrap();
+        let jobs = Jobs::open(base.path()).unwrap();
+        assert!(!dead.exists());
+        assert!(other.exists(), "only run-* folders are the service's");
+        assert!(jobs.dir().is_dir());
+        assert_eq!(
+            jobs.dir().file_name().unwrap(),
+            format!("run-{}", std::process::id()).as_str()
+        );
+        assert_eq!(new_id().len(), 32);
+        assert_ne!(new_id(), new_id());
+    }
+}

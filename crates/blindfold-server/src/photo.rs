@@ -1,0 +1,386 @@
+//! `POST /v1/anonymize` and `POST /v1/detect`: one photo, in memory only.
+//!
+//! Order of checks: parameters (400), Content-Type (415), ready (503),
+//! admission (503 at once when detectors and queue are full), body size and
+//! time (413, 408), empty body (400), signature (415), then decode, detect,
+//! mask and encode in the engine (422 undecodable, 413 too many pixels, 500).
+
+use crate::{AppError, AppState, Settings};
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State, rejection::QueryRejection};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use blindfold::anonymize::{Mode, Shape};
+use blindfold::codec::{self, Format};
+use blindfold::detect::DetectConfig;
+use blindfold::pipeline::{self, Options, Outcome};
+use blindfold::report::PhotoReport;
+use http_body_util::BodyExt;
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// `POST /v1/anonymize`
+pub async fn anonymize(
+    State(s): State<AppState>,
+    q: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let req = Request::parse(&query(q)?, &s.shared().settings, true)?;
+    let t = Instant::now();
+    let out = run(&s, &req, &headers, body, false).await?;
+    let total_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let backend = backend(&s);
+    let content_type = content_type(out.format);
+    let compact = serde_json::json!({
+        "format": out.format,
+        "width": out.width,
+        "height": out.height,
+        "faces": out.faces.len(),
+        "metadata_removed": out.metadata_removed,
+        "backend": backend,
+    });
+    let mut res = if req.json {
+        let image = base64::engine::general_purpose::STANDARD.encode(&out.bytes);
+        axum::Json(Report {
+            status: "ok",
+            kind: "photo",
+            backend: backend.clone(),
+            photo: PhotoReport::from(&out),
+            total_ms,
+            content_type: Some(content_type),
+            image: Some(image),
+        })
+        .into_response()
+    } else {
+        let mut r = Bytes::from(out.bytes).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        r
+    };
+    let h = res.headers_mut();
+    h.insert("x-blindfold-faces", HeaderValue::from(out.faces.len()));
+    // serde_json writes ASCII for these fields (names and numbers only).
+    if let Ok(v) = HeaderValue::from_str(&compact.to_string()) {
+        h.insert("x-blindfold-report", v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// `POST /v1/detect`
+pub async fn detect(
+    State(s): State<AppState>,
+    q: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let req = Request::parse(&query(q)?, &s.shared().settings, false)?;
+    let t = Instant::now();
+    let out = run(&s, &req, &headers, body, true).await?;
+    let mut res = axum::Json(Report {
+        status: "ok",
+        kind: "photo",
+        backend: backend(&s),
+        photo: PhotoReport::from(&out),
+        total_ms: t.elapsed().as_secs_f64() * 1000.0,
+        content_type: None,
+        image: None,
+    })
+    .into_response();
+    res.headers_mut()
+        .insert("x-blindfold-faces", HeaderValue::from(out.faces.len()));
+    Ok(res)
+}
+
+/// The JSON reply: the CLI's `--json` fields for a photo, plus the image.
+#[derive(Serialize)]
+struct Report {
+    status: &'static str,
+    kind: &'static str,
+    backend: String,
+    #[serde(flatten)]
+    photo: PhotoReport,
+    total_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'static str>,
+    /// The anonymised image, base64 (standard alphabet, padded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+}
+
+fn backend(s: &AppState) -> String {
+    s.shared()
+        .detectors
+        .get()
+        .map_or_else(String::new, |d| d.backend.clone())
+}
+
+fn query(q: Params) -> Result<Vec<(String, String)>, AppError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| AppError::BadRequest(format!("bad query string: {}", e.body_text())))
+}
+
+/// The MIME type of a format.
+pub fn content_type(f: Format) -> &'static str {
+    match f {
+        Format::Jpeg => "image/jpeg",
+        Format::Png => "image/png",
+        Format::Webp => "image/webp",
+        Format::Tiff => "image/tiff",
+        Format::Bmp => "image/bmp",
+    }
+}
+
+/// One request's settings: the service's, changed by the query parameters.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Detection.
+    pub cfg: DetectConfig,
+    /// Mask, fill, decoding and encoding.
+    pub opts: Options,
+    /// `?report=json`.
+    pub json: bool,
+}
+
+impl Request {
+    /// Apply `mode`, `shape`, `grow`, `threshold`, `fast` (and `report`
+    /// where `allow_report`) to the defaults. Unknown parameters are refused,
+    /// so a misspelt setting is never silently ignored.
+    pub fn parse(
+        q: &[(String, String)],
+        s: &Settings,
+        allow_report: bool,
+    ) -> Result<Request, AppError> {
+        let bad = |m: String| AppError::BadRequest(m);
+        let mut r = Request {
+            cfg: s.detect.clone(),
+            opts: s.options,
+            json: false,
+        };
+        let mut threshold = None;
+        for (k, v) in q {
+            match k.as_str() {
+                "mode" => r.opts.mode = enum_value::<Mode>(k, v)?,
+                "shape" => r.opts.mask.shape = enum_value::<Shape>(k, v)?,
+                "grow" => r.opts.mask.grow = number(k, v)?,
+                "threshold" => threshold = Some(number(k, v)?),
+                "fast" => {
+                    if boolean(k, v)? {
+                        r.cfg = DetectConfig::fast();
+                    }
+                }
+                "report" if allow_report => match v.as_str() {
+                    "json" => r.json = true,
+                    "image" => r.json = false,
+                    _ => return Err(bad(format!("report must be json or image, not {v:?}"))),
+                },
+                _ => return Err(bad(format!("unknown query parameter {k:?}"))),
+            }
+        }
+        if let Some(t) = threshold {
+            r.cfg.threshold = t;
+        }
+        r.cfg.validate()?;
+        r.opts.mask.validate()?;
+        r.opts.seed = fresh_seed();
+        Ok(r)
+    }
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(k: &str, v: &str) -> Result<T, AppError> {
+    serde_json::from_value(serde_json::Value::String(v.to_ascii_lowercase()))
+        .map_err(|_| AppError::BadRequest(format!("bad {k}: {v:?}")))
+}
+
+fn number(k: &str, v: &str) -> Result<f32, AppError> {
+    v.parse::<f32>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| AppError::BadRequest(format!("{k} must be a number, not {v:?}")))
+}
+
+fn boolean(k: &str, v: &str) -> Result<bool, AppError> {
+    match v {
+        "" | "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(AppError::BadRequest(format!(
+            "{k} must be true or false, not {v:?}"
+        ))),
+    }
+}
+
+/// A fresh random seed for the noise fill (std's hasher keys come from the
+/// operating system's random source).
+fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x626c_696e_6466_6f6c);
+    h.finish()
+}
+
+/// Refuse a declared Content-Type that is not `prefix*` (`image/`,
+/// `video/`); a missing one, or `application/octet-stream`, is fine: the
+/// type is read from the bytes.
+pub fn check_type(headers: &HeaderMap, prefix: &str) -> Result<(), AppError> {
+    let Some(v) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let v = v.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = v.split(';').next().unwrap_or("").trim();
+    if essence.starts_with(prefix) || essence == "application/octet-stream" {
+        Ok(())
+    } else {
+        Err(AppError::Unsupported(format!(
+            "Content-Type {essence:?} is not {prefix}*; send the file's bytes as the body"
+        )))
+    }
+}
+
+/// Read a whole body of at most `max` bytes within `timeout`: 413 over the
+/// size (at once when Content-Length says so), 408 past the time.
+pub async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    max: usize,
+    timeout: Duration,
+) -> Result<Bytes, AppError> {
+    let too_large = || AppError::TooLarge(format!("the body is over the limit of {max} bytes"));
+    if declared_length(headers).is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut body = body;
+        let mut buf = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| AppError::BadRequest(format!("cannot read the body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > max {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(Bytes::from(buf))
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| AppError::BodyTimeout)?
+}
+
+/// Read and discard a body of at most `max` bytes within `timeout`; stop
+/// early past either (the connection is then closed).
+async fn drain(body: Body, max: usize, timeout: Duration) {
+    let read = async {
+        let mut body = body;
+        let mut n = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            n += frame.data_ref().map_or(0, |d| d.len());
+            if n > max {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, read).await;
+}
+
+/// The Content-Length header, when there is a valid one.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Holds a photo's admission and counts it.
+/// Released when the work is over, even if the client has gone: a request
+/// whose client hangs up keeps its place until its detection ends.
+struct Admitted {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    state: AppState,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let m = &self.state.shared().metrics;
+        m.admitted.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn run(
+    s: &AppState,
+    req: &Request,
+    headers: &HeaderMap,
+    body: Body,
+    dry_run: bool,
+) -> Result<Outcome, AppError> {
+    check_type(headers, "image/")?;
+    let shared = s.shared();
+    let limits = &shared.limits;
+    let permit = match shared.admit.get().map(|a| a.clone().try_acquire_owned()) {
+        Some(Ok(p)) => p,
+        refused => {
+            // Read and drop the body (bounded like any body) so the client
+            // sees the 503 instead of a reset connection.
+            drain(body, limits.max_body, limits.body_timeout).await;
+            return Err(match (refused, shared.detectors.get()) {
+                (Some(_), Some(d)) => AppError::Busy {
+                    retry_after: shared.metrics.retry_after(d.pool.size()),
+                },
+                _ => AppError::NotReady,
+            });
+        }
+    };
+    shared.metrics.admitted.fetch_add(1, Ordering::Relaxed);
+    let bytes = read_body(body, headers, limits.max_body, limits.body_timeout).await;
+    let admitted = Admitted {
+        _permit: permit,
+        state: s.clone(),
+    };
+    let bytes = bytes?;
+    if bytes.is_empty() {
+        return Err(AppError::BadRequest(
+            "the body is empty; send an image".into(),
+        ));
+    }
+    if codec::sniff(&bytes).is_none() {
+        return Err(AppError::Unsupported(
+            "not a JPEG, PNG, WebP, TIFF or BMP image".into(),
+        ));
+    }
+    let (cfg, opts) = (req.cfg.clone(), req.opts);
+    let out = tokio::task::spawn_blocking(move || {
+        let state = admitted.state.clone();
+        let _admitted = admitted;
+        let shared = state.shared();
+        let d = shared.detectors.get().ok_or(AppError::NotReady)?;
+        d.pool.with(|det| {
+            let m = &shared.metrics;
+            m.in_detection.fetch_add(1, Ordering::Relaxed);
+            let t0 = Instant::now();
+            let res = det.set_config(&cfg).and_then(|()| {
+                pipeline::process(&bytes, det, &opts, dry_run, &|| {
+                    t0.elapsed().as_secs_f64() * 1000.0
+                })
+            });
+            m.in_detection.fetch_sub(1, Ordering::Relaxed);
+            m.photo_took(t0.elapsed().as_secs_f64());
+            res.map_err(AppError::from)
+        })
+    })
+    .await
+    .map_err(|_| AppError::Internal("processing failed".into()))??;
+    shared.metrics.photos.fetch_add(1, Ordering::Relaxed);
+    shared
+        .metrics
+        .faces
+        .fetch_add(out.faces.len() as u64, Ordering::Relaxed);
+    Ok(out)
+}
