@@ -176,7 +176,9 @@ pub fn finish(candidates: Vec<Candidate>, config: &DetectConfig) -> Vec<Detectio
         Fusion::Nms => nms(dets, c.iou),
         Fusion::Wbf => weighted_fusion(dets, c.iou),
     };
-    size_gate::apply(fused, c.threshold, &c.size_gate, |d| support(d, &raw, c.iou))
+    size_gate::apply(fused, c.threshold, &c.size_gate, |d| {
+        support(d, &raw, c.iou)
+    })
 }
 
 /// How many passes saw `d`: distinct passes among the raw candidates that are

@@ -7,8 +7,7 @@ use image::{Rgb, RgbImage};
 
 fn photo() -> Vec<u8> {
     let img = RgbImage::from_fn(96, 64, |x, y| Rgb([(x * 2) as u8, (y * 3) as u8, 120]));
-    let jpeg =
-        codec::encode(&img, None, Format::Jpeg, None, &EncodeOptions::default()).unwrap();
+    let jpeg = codec::encode(&img, None, Format::Jpeg, None, &EncodeOptions::default()).unwrap();
     testdata::jpeg_with(&jpeg, &testdata::identifying_segments())
 }
 
