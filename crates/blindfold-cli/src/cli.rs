@@ -262,10 +262,11 @@ pub enum Command {
     /// Download, check and cache the model (and ONNX Runtime), or show them.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Audit anonymised photos: faces left (in the pixels or the alpha),
-    /// identifying metadata (ICC text and extra frames included), and with
-    /// --originals the share of pixels changed outside the masks. Exit 1 if
-    /// anything is found.
+    /// Audit anonymised photos and videos: faces left (in the pixels or the
+    /// alpha; in videos, in one frame a second), identifying metadata (ICC
+    /// text and extra frames; in videos, subtitle and data streams and tags),
+    /// and with --originals the share of pixels changed outside the masks.
+    /// Exit 1 if anything is found.
     Verify(VerifyArgs),
     /// Run the HTTP service: POST /v1/anonymize, /v1/detect, /v1/jobs, the
     /// browser page at /, /healthz, /readyz, /metrics.
@@ -296,6 +297,11 @@ pub struct VerifyArgs {
     /// Share of pixels outside the masks that may change (re-encoding).
     #[arg(long, default_value_t = 0.01, value_name = "F")]
     pub max_changed: f64,
+
+    /// Videos: look for faces in one frame every this many seconds (and the
+    /// first frame). Streams and tags are always checked in full.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub every: f64,
 
     #[command(flatten)]
     pub engine: EngineArgs,

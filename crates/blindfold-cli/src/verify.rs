@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use blindfold::audit::{Audit, AuditOptions, audit};
 use blindfold::detect::DetectConfig;
 use blindfold_infer::select::num_cpus;
+use blindfold_video::{VideoAudit, audit_video};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,9 @@ struct Line<'a> {
     original: Option<&'a Path>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     audit: Option<&'a Audit>,
+    /// The audit of a video: streams, tags, faces in sampled frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    video: Option<&'a VideoAudit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -50,13 +54,27 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
             .originals
             .as_deref()
             .and_then(|d| original_for(&job.input, d));
-        let res = if job.kind == Kind::Video {
-            Err(anyhow::anyhow!("videos are not audited yet"))
+        let (res, vres) = if job.kind == Kind::Video {
+            let v = audit_video(&job.input, det.as_mut(), args.every)
+                .map_err(|e| anyhow::anyhow!("{}", e.kind));
+            let photo = v
+                .as_ref()
+                .map(|_| None)
+                .map_err(|e| anyhow::anyhow!("{e:#}"));
+            (photo, v.ok())
         } else {
-            audit_file(&job.input, original.as_deref(), &mut det, &opts)
+            (
+                audit_file(&job.input, original.as_deref(), &mut det, &opts).map(Some),
+                None,
+            )
+        };
+        let is_clean = match (&res, &vres) {
+            (Ok(Some(a)), _) => a.clean,
+            (Ok(None), Some(v)) => v.clean,
+            _ => false,
         };
         let (status, error) = match &res {
-            Ok(a) if a.clean => ("clean", None),
+            Ok(_) if is_clean => ("clean", None),
             Ok(_) => ("found", None),
             Err(e) => ("error", Some(format!("{e:#}"))),
         };
@@ -68,14 +86,18 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
                 path: &job.input,
                 status,
                 original: original.as_deref(),
-                audit: res.as_ref().ok(),
+                audit: res.as_ref().ok().and_then(|a| a.as_ref()),
+                video: vres.as_ref(),
                 error,
             };
             let mut lock = out.lock();
             serde_json::to_writer(&mut lock, &line)?;
             writeln!(lock)?;
         } else {
-            human(&job.input, &res);
+            match &vres {
+                Some(v) => human_video(&job.input, v),
+                None => human(&job.input, &res),
+            }
         }
     }
     // A file that cannot be audited is not clean.
@@ -88,6 +110,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
                 status: "error",
                 original: None,
                 audit: None,
+                video: None,
                 error: Some(error),
             };
             let mut lock = out.lock();
@@ -137,25 +160,14 @@ fn original_for(output: &Path, dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn human(path: &Path, res: &Result<Audit>) {
+fn human(path: &Path, res: &Result<Option<Audit>>) {
     let p = path.display();
     match res {
         Err(e) => eprintln!("{p}: error: {e:#}"),
-        Ok(a) if a.clean => eprintln!("{p}: clean"),
-        Ok(a) => {
-            let mut parts = Vec::new();
-            for c in &a.faces {
-                let b = c.detection.bbox;
-                parts.push(format!(
-                    "face in {} at {:.0},{:.0} {:.0}x{:.0} (score {:.2})",
-                    c.view,
-                    b.x0,
-                    b.y0,
-                    b.width(),
-                    b.height(),
-                    c.detection.score
-                ));
-            }
+        Ok(None) => eprintln!("{p}: error: nothing audited"),
+        Ok(Some(a)) if a.clean => eprintln!("{p}: clean"),
+        Ok(Some(a)) => {
+            let mut parts: Vec<String> = a.faces.iter().map(face_text).collect();
             if !a.metadata.is_empty() {
                 parts.push(format!("metadata: {}", a.metadata.join(", ")));
             }
@@ -168,4 +180,37 @@ fn human(path: &Path, res: &Result<Audit>) {
             eprintln!("{p}: FOUND {}", parts.join("; "));
         }
     }
+}
+
+fn face_text(c: &blindfold::audit::Candidate) -> String {
+    let b = c.detection.bbox;
+    format!(
+        "face in {} at {:.0},{:.0} {:.0}x{:.0} (score {:.2})",
+        c.view,
+        b.x0,
+        b.y0,
+        b.width(),
+        b.height(),
+        c.detection.score
+    )
+}
+
+fn human_video(path: &Path, v: &VideoAudit) {
+    let p = path.display();
+    if v.clean {
+        eprintln!("{p}: clean ({} frames checked)", v.frames_checked);
+        return;
+    }
+    let mut parts: Vec<String> = v.faces.iter().map(face_text).collect();
+    if !v.streams.is_empty() {
+        parts.push(format!("streams: {}", v.streams.join(", ")));
+    }
+    if !v.tags.is_empty() {
+        parts.push(format!("tags: {}", v.tags.join(", ")));
+    }
+    eprintln!(
+        "{p}: FOUND {} ({} frames checked)",
+        parts.join("; "),
+        v.frames_checked
+    );
 }

@@ -35,6 +35,7 @@
 //! are kept (a test checks a clip that switches from 25 to 12.5 fps). Rotated inputs are decoded upright and
 //! written without a rotation.
 
+mod audit;
 mod children;
 pub mod error;
 mod ffmpeg;
@@ -46,6 +47,7 @@ mod verify;
 /// Face tracking lives in the core (no ffmpeg in it); re-exported here.
 pub use blindfold::track;
 
+pub use audit::{VideoAudit, audit_video};
 pub use children::stop_all as stop_ffmpeg_children;
 pub use error::{ErrorKind, VideoError};
 pub use report::{OutputInfo, Progress, VideoReport, VideoTimings};

@@ -97,7 +97,7 @@ pub fn check(v: &Value, expect: &Expect) -> Result<(), String> {
 }
 
 /// Tags outside the allow-list, as `"where: key"`.
-fn bad_tags(tags: &Value, place: &str) -> Vec<String> {
+pub(crate) fn bad_tags(tags: &Value, place: &str) -> Vec<String> {
     let Some(map) = tags.as_object() else {
         return Vec::new();
     };

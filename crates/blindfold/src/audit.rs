@@ -98,18 +98,7 @@ pub fn audit(
     let img = codec::decode(bytes, &decode)?;
     let (mut faces, mut masked) = (Vec::new(), Vec::new());
     for (view, picture) in VIEWS.iter().zip(seen(&img.image, img.alpha.as_ref())) {
-        let fill = fill_map(&picture);
-        for detection in detector.detect(&picture)? {
-            let c = Candidate {
-                detection,
-                view: (*view).to_string(),
-            };
-            if is_fill(&picture, &fill, &c.detection) {
-                masked.push(c);
-            } else {
-                faces.push(c);
-            }
-        }
+        audit_picture(&picture, view, detector, &mut faces, &mut masked)?;
     }
     let mut found = metadata::scan(bytes, img.format).identifying();
     match img.icc.as_deref().map(icc::sanitize) {
@@ -137,6 +126,30 @@ pub fn audit(
         changed_outside_masks: changed,
         clean,
     })
+}
+
+/// Look for faces in one picture (a view of a photo, or a video frame):
+/// candidates over a mask fill go to `masked`, the rest to `faces`.
+pub fn audit_picture(
+    picture: &RgbImage,
+    view: &str,
+    detector: &mut dyn FaceDetector,
+    faces: &mut Vec<Candidate>,
+    masked: &mut Vec<Candidate>,
+) -> Result<(), Error> {
+    let fill = fill_map(picture);
+    for detection in detector.detect(picture)? {
+        let c = Candidate {
+            detection,
+            view: view.to_string(),
+        };
+        if is_fill(picture, &fill, &c.detection) {
+            masked.push(c);
+        } else {
+            faces.push(c);
+        }
+    }
+    Ok(())
 }
 
 /// Which pixels look like a mask fill: their 3x3 neighbourhood is one flat

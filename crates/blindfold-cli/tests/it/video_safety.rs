@@ -327,3 +327,73 @@ fn a_write_error_names_the_output() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/proc/self/clip.mp4"), "{err}");
 }
+
+/// `blindfold verify` on videos: a clip with a face, a location tag and a
+/// subtitle stream is found out on all three counts; blindfold's own output
+/// of it is clean.
+#[test]
+fn verify_audits_videos_streams_tags_and_frames() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempdir();
+    let root = dir.path();
+    make_clip(&root.join("plain.mp4"));
+    std::fs::write(
+        root.join("gps.srt"),
+        "1\n00:00:00,000 --> 00:00:01,500\n[latitude: 48.858400] [longitude: 2.294500]\n",
+    )
+    .unwrap();
+    ffmpeg(
+        root,
+        &[
+            "-i",
+            "plain.mp4",
+            "-i",
+            "gps.srt",
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c",
+            "copy",
+            "-c:s",
+            "mov_text",
+            "drone.mp4",
+        ],
+    );
+    let verify = |file: &str| {
+        let out = run(blindfold()
+            .current_dir(root)
+            .arg("verify")
+            .arg("--json")
+            .arg("--model")
+            .arg(model_path())
+            .args(["--every", "0.5"])
+            .arg(file));
+        let line: serde_json::Value = serde_json::from_str(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .expect("a line"),
+        )
+        .unwrap();
+        (out.status.code(), line, text(&out))
+    };
+    let (code, line, log) = verify("drone.mp4");
+    assert_eq!(code, Some(1), "{log}");
+    assert_eq!(line["status"], "found", "{line}");
+    let v = &line["video"];
+    assert!(v["frames_checked"].as_u64().unwrap() >= 3, "{v}");
+    assert!(!v["faces"].as_array().unwrap().is_empty(), "{v}");
+    let streams = v["streams"].to_string();
+    assert!(streams.contains("subtitle"), "{v}");
+    let tags = v["tags"].to_string();
+    assert!(tags.contains("location"), "{v}");
+
+    let out = blindfold_in(root, &["-o", "out", "drone.mp4"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (code, line, log) = verify("out/drone.mp4");
+    assert_eq!(line["status"], "clean", "{line}\n{log}");
+    assert_eq!(code, Some(0), "{log}");
+}
