@@ -259,3 +259,81 @@ fn the_format_comes_from_the_content_not_the_name() {
     assert_eq!(out.format, Format::Png);
     assert_eq!(codec::sniff(&out.bytes), Some(Format::Png));
 }
+
+/// A two-page TIFF: the encoder's one page, and its directory copied after
+/// it as a second page (same strips).
+fn two_page_tiff() -> Vec<u8> {
+    let img = RgbImage::from_pixel(8, 8, Rgb([10, 20, 30]));
+    let mut tiff = codec::encode(&img, None, Format::Tiff, None, &Default::default()).unwrap();
+    assert_eq!(&tiff[..4], b"II*\0", "little-endian TIFF");
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let ifd = u32_at(&tiff, 4) as usize;
+    let count = u16::from_le_bytes([tiff[ifd], tiff[ifd + 1]]) as usize;
+    let next_at = ifd + 2 + 12 * count;
+    assert_eq!(u32_at(&tiff, next_at), 0, "one page to start with");
+    let mut copy = tiff[ifd..next_at + 4].to_vec();
+    if tiff.len() % 2 == 1 {
+        tiff.push(0);
+    }
+    let second = tiff.len() as u32;
+    tiff[next_at..next_at + 4].copy_from_slice(&second.to_le_bytes());
+    let n = copy.len();
+    copy[n - 4..].copy_from_slice(&0u32.to_le_bytes());
+    tiff.extend(copy);
+    tiff
+}
+
+/// A RIFF chunk: four-character code, little-endian size, data, padding.
+fn riff_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = kind.to_vec();
+    c.extend((data.len() as u32).to_le_bytes());
+    c.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        c.push(0);
+    }
+    c
+}
+
+/// An animated WebP of two frames, each the encoder's lossless 8x8 image.
+fn animated_webp() -> Vec<u8> {
+    let img = RgbImage::from_pixel(8, 8, Rgb([10, 20, 30]));
+    let webp = codec::encode(&img, None, Format::Webp, None, &Default::default()).unwrap();
+    let at = webp
+        .windows(4)
+        .position(|w| w == b"VP8L")
+        .expect("lossless");
+    let len = u32::from_le_bytes(webp[at + 4..at + 8].try_into().unwrap()) as usize;
+    let frame = riff_chunk(b"VP8L", &webp[at + 8..at + 8 + len]);
+    let three = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let mut vp8x = vec![0x02, 0, 0, 0]; // animation
+    vp8x.extend(three(7));
+    vp8x.extend(three(7));
+    let mut body = b"WEBP".to_vec();
+    body.extend(riff_chunk(b"VP8X", &vp8x));
+    body.extend(riff_chunk(b"ANIM", &[0, 0, 0, 0, 0, 0]));
+    for _ in 0..2 {
+        let mut anmf = [three(0), three(0), three(7), three(7), three(100)].concat();
+        anmf.push(0);
+        anmf.extend_from_slice(&frame);
+        body.extend(riff_chunk(b"ANMF", &anmf));
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend((body.len() as u32).to_le_bytes());
+    out.extend(body);
+    out
+}
+
+#[test]
+fn dropped_pages_and_webp_frames_are_reported() {
+    for (name, input, format) in [
+        ("tiff", two_page_tiff(), Format::Tiff),
+        ("webp", animated_webp(), Format::Webp),
+    ] {
+        assert_eq!(metadata::frames(&input, format), 2, "{name}");
+        let out = run(&input, &Options::default());
+        assert_eq!(out.format, format, "{name}");
+        assert_eq!(out.frames_dropped, 1, "{name}");
+        assert!(out.metadata_removed.contains(&"frames"), "{name}");
+        assert_eq!(metadata::frames(&out.bytes, format), 1, "{name}");
+    }
+}
