@@ -52,13 +52,9 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
-#[test]
-fn subtitles_with_gps_are_dropped_unless_kept() {
-    if !have_ffmpeg() {
-        return;
-    }
-    let dir = tempdir();
-    let root = dir.path();
+/// `drone.mp4` in `root`: the test clip (a moving face, a location tag)
+/// with a subtitle stream holding a GPS position and a name.
+fn make_drone_clip(root: &Path) {
     make_clip(&root.join("plain.mp4"));
     std::fs::write(
         root.join("gps.srt"),
@@ -83,6 +79,16 @@ fn subtitles_with_gps_are_dropped_unless_kept() {
             "drone.mp4",
         ],
     );
+}
+
+#[test]
+fn subtitles_with_gps_are_dropped_unless_kept() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempdir();
+    let root = dir.path();
+    make_drone_clip(root);
     assert!(kinds(&probe(&root.join("drone.mp4"))).contains(&"subtitle".to_string()));
     let out = blindfold_in(root, &["-o", "out", "drone.mp4"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -338,30 +344,7 @@ fn verify_audits_videos_streams_tags_and_frames() {
     }
     let dir = tempdir();
     let root = dir.path();
-    make_clip(&root.join("plain.mp4"));
-    std::fs::write(
-        root.join("gps.srt"),
-        "1\n00:00:00,000 --> 00:00:01,500\n[latitude: 48.858400] [longitude: 2.294500]\n",
-    )
-    .unwrap();
-    ffmpeg(
-        root,
-        &[
-            "-i",
-            "plain.mp4",
-            "-i",
-            "gps.srt",
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-c",
-            "copy",
-            "-c:s",
-            "mov_text",
-            "drone.mp4",
-        ],
-    );
+    make_drone_clip(root);
     let verify = |file: &str| {
         let out = run(blindfold()
             .current_dir(root)
