@@ -33,30 +33,14 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 impl TempFile {
     /// Create an empty, private (0600) temp file in `target`'s folder.
     pub fn beside(target: &Path) -> std::io::Result<TempFile> {
-        let dir = folder_of(target);
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for _ in 0..100 {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let p = dir.join(format!(".{name}.{}-{n}{TEMP_SUFFIX}", std::process::id()));
+        let (path, ()) = create_beside(target, "", |p| {
             let mut open = fs::OpenOptions::new();
             open.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-            match open.open(&p) {
-                Ok(_) => {
-                    return Ok(TempFile {
-                        path: p,
-                        armed: true,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::other("cannot create a temp file"))
+            open.open(p).map(drop)
+        })?;
+        Ok(TempFile { path, armed: true })
     }
 
     /// Where the temp file is.
@@ -82,6 +66,34 @@ impl Drop for TempFile {
             let _ = fs::remove_file(&self.path);
         }
     }
+}
+
+/// Make something new (a file, a folder) under a fresh temp name beside
+/// `target`: `.{name}.{pid}-{tag}{n}.blindfold-tmp`, trying the next `n`
+/// while `create` says the name is taken (`AlreadyExists`).
+pub fn create_beside<T>(
+    target: &Path,
+    tag: &str,
+    mut create: impl FnMut(&Path) -> std::io::Result<T>,
+) -> std::io::Result<(PathBuf, T)> {
+    let dir = folder_of(target);
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let p = dir.join(format!(
+            ".{name}.{}-{tag}{n}{TEMP_SUFFIX}",
+            std::process::id()
+        ));
+        match create(&p) {
+            Ok(made) => return Ok((p, made)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("cannot find a free temp name"))
 }
 
 /// Permission bits of an ordinary output file (readable by all).

@@ -7,9 +7,8 @@
 //! by name, possibly after the next run has deleted the leftovers. Once the
 //! folder is deleted it cannot: ffmpeg does not create folders.
 
-use blindfold_models::atomic::{TEMP_SUFFIX, TempFile};
+use blindfold_models::atomic::{TempFile, create_beside};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A private temp folder beside a target, deleted with its contents on drop.
 #[derive(Debug)]
@@ -17,32 +16,16 @@ pub struct Scratch {
     dir: PathBuf,
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
 impl Scratch {
     /// Create the folder beside `target` (private: 0700).
     pub fn beside(target: &Path) -> std::io::Result<Scratch> {
-        let parent = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for _ in 0..100 {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let dir = parent.join(format!(".{name}.{}-d{n}{TEMP_SUFFIX}", std::process::id()));
+        let (dir, ()) = create_beside(target, "d", |p| {
             let mut b = std::fs::DirBuilder::new();
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-            match b.create(&dir) {
-                Ok(()) => return Ok(Scratch { dir }),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::other("cannot create a temp folder"))
+            b.create(p)
+        })?;
+        Ok(Scratch { dir })
     }
 
     /// A temp file in the folder, for an output named like `target`; it can
