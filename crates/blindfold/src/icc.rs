@@ -42,7 +42,7 @@ pub fn sanitize(profile: &[u8]) -> Sanitized {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) mod testdata;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,16 @@ use crate::detect::{Backend, FaceDetector, ModelOutput, Tensor4};
 use crate::{BBox, Detection, Error};
 use image::{Rgb, RgbImage};
 
+/// Text planted in [`hostile_icc_profile`]; none of it may survive.
+pub const ICC_PLANTED: [&[u8]; 4] = crate::icc::testdata::PLANTED;
+
+/// An RGB display profile with sRGB-like colour tags and identifying text in
+/// the description, device model, copyright and header device fields, plus a
+/// private tag holding JPEG bytes.
+pub fn hostile_icc_profile() -> Vec<u8> {
+    crate::icc::testdata::profile(true)
+}
+
 /// The boxes a [`ScriptedDetector`] reports for one call, or its error.
 pub type Script = Result<Vec<BBox>, Error>;
 

@@ -3,6 +3,7 @@
 
 use crate::support::*;
 use blindfold::codec::{Format, encode};
+use blindfold::testing::{ICC_PLANTED, hostile_icc_profile};
 use image::{GrayImage, Luma, RgbImage};
 
 /// The astronaut as a viewer sees her over black, stored as flat white RGB
@@ -83,66 +84,11 @@ fn a_face_hidden_in_the_alpha_is_masked_there_and_verify_sees_it() {
     );
 }
 
-/// A v2 RGB display profile with a GPS-like description, a serial number
-/// in the device model, and a private tag holding JPEG bytes.
-fn hostile_profile() -> Vec<u8> {
-    let xyz = |x: i32, y: i32, z: i32| {
-        let mut d = b"XYZ \0\0\0\0".to_vec();
-        for v in [x, y, z] {
-            d.extend_from_slice(&v.to_be_bytes());
-        }
-        d
-    };
-    let curv = b"curv\0\0\0\0\0\0\0\x01\x02\x33".to_vec();
-    let text = |t: &[u8]| [b"text\0\0\0\0".as_slice(), t, b"\0"].concat();
-    let tags: Vec<(&[u8; 4], Vec<u8>)> = vec![
-        (b"wtpt", xyz(62289, 65536, 71372)),
-        (b"rXYZ", xyz(28578, 14581, 911)),
-        (b"gXYZ", xyz(25238, 46984, 6362)),
-        (b"bXYZ", xyz(9380, 3971, 46799)),
-        (b"rTRC", curv.clone()),
-        (b"gTRC", curv.clone()),
-        (b"bTRC", curv),
-        (
-            b"desc",
-            text(b"Jane Photographer iPhone 15 Pro - 48.8584N 2.2945E"),
-        ),
-        (b"dmdd", text(b"Serial SN-0042-7781-XQ")),
-        (
-            b"zPRV",
-            [b"zzzz\0\0\0\0".as_slice(), b"\xFF\xD8\xFF\xE0face"].concat(),
-        ),
-    ];
-    let table = 132 + 12 * tags.len();
-    let (mut data, mut entries) = (Vec::new(), Vec::new());
-    for (sig, d) in &tags {
-        entries.push((**sig, table + data.len(), d.len()));
-        data.extend_from_slice(d);
-        data.resize(data.len().div_ceil(4) * 4, 0);
-    }
-    let mut p = vec![0u8; 128];
-    p[..4].copy_from_slice(&((table + data.len()) as u32).to_be_bytes());
-    p[8] = 2;
-    p[12..16].copy_from_slice(b"mntr");
-    p[16..20].copy_from_slice(b"RGB ");
-    p[20..24].copy_from_slice(b"XYZ ");
-    p[36..40].copy_from_slice(b"acsp");
-    p[52..56].copy_from_slice(b"SN42");
-    p.extend_from_slice(&(tags.len() as u32).to_be_bytes());
-    for (sig, off, len) in entries {
-        p.extend_from_slice(&sig);
-        p.extend_from_slice(&(off as u32).to_be_bytes());
-        p.extend_from_slice(&(len as u32).to_be_bytes());
-    }
-    p.extend_from_slice(&data);
-    p
-}
-
 #[test]
 fn icc_text_is_removed_reported_and_found_by_verify() {
     let dir = tempdir();
     let img = canvas(320, 240);
-    let profile = hostile_profile();
+    let profile = hostile_icc_profile();
     let leaky = encode(
         &img,
         None,
@@ -162,13 +108,11 @@ fn icc_text_is_removed_reported_and_found_by_verify() {
     );
     assert_eq!(rep["metadata_kept"], serde_json::json!(["icc"]), "{rep}");
     let written = std::fs::read(dir.path().join("in/wall.anon.jpg")).unwrap();
-    for planted in [
-        &b"48.8584N"[..],
-        b"SN-0042",
-        b"SN42",
-        b"\xFF\xD8\xFF\xE0face",
-    ] {
-        assert!(!written.windows(planted.len()).any(|w| w == planted));
+    for planted in ICC_PLANTED.iter().chain([&&b"48.8584N"[..], &&b"SN42"[..]]) {
+        assert!(
+            !written.windows(planted.len()).any(|w| w == *planted),
+            "{planted:?} survived"
+        );
     }
 
     let (code, lines, t) = verify(&[&input]);

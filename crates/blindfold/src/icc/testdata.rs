@@ -86,6 +86,7 @@ pub(crate) fn profile(hostile: bool) -> Vec<u8> {
 }
 
 /// Whether `hay` contains `needle`.
+#[cfg(test)]
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
