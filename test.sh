@@ -15,7 +15,7 @@ python/.venv/bin/maturin build -q -m crates/blindfold-py/Cargo.toml -o "$wheels"
 python/.venv/bin/pip install -q --force-reinstall --no-deps "$wheels"/blindfold-*.whl
 python/.venv/bin/python -m pytest -q python/tests
 if [ -d bench/tests ]; then
-  python3 -m venv bench/.venv-test >/dev/null
-  bench/.venv-test/bin/pip install -q -r bench/requirements-test.txt
-  bench/.venv-test/bin/python -m pytest -q bench/tests
+  # The same virtual environment serves: it already has what these need.
+  python/.venv/bin/pip install -q -r bench/requirements-test.txt
+  python/.venv/bin/python -m pytest -q bench/tests
 fi
