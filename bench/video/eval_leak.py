@@ -6,7 +6,9 @@ measures, for every true face box in every frame, the share of its pixels
 that came out black (every channel < 40; the clips have no pixel darker than
 60, so black can only be a mask). A face-frame is **leaked** when under 50%
 of its box is covered and **protected** at 95% or more, as in the photo
-figures; ``leaked >= 32 px`` counts faces at least 32 px tall.
+figures; ``leaked >= 32 px`` counts faces at least 32 px tall, and a second
+table splits the face-frames by height band (< 32, 32-64, 64-128, >= 128 px,
+as the photo figures do).
 
     python eval_leak.py CLIPS_DIR WORK_DIR -- BLINDFOLD_COMMAND...
 """
@@ -20,6 +22,9 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from eval_widerface import BAND_NAMES, BANDS, band_of  # noqa: E402
 
 CONFIGS = (("tracking on", []), ("tracking off", ["--hold", "0", "--lookahead", "0"]))
 
@@ -70,7 +75,9 @@ def main():
             frames_total += len(outs)
             c = per_variant.setdefault(gt["variant"], dict(faces=0, leaked=0, faces32=0,
                                                            leaked32=0, protected=0,
-                                                           frames=0, frames_leaking=0))
+                                                           frames=0, frames_leaking=0,
+                                                           band_faces=[0] * len(BANDS),
+                                                           band_leaked=[0] * len(BANDS)))
             for fr, boxes in zip(outs, gt["frames"]):
                 c["frames"] += 1
                 leak_here = False
@@ -80,6 +87,9 @@ def main():
                     c["leaked"] += cov < 0.5
                     c["protected"] += cov >= 0.95
                     leak_here |= cov < 0.5
+                    band = band_of(b[3] - b[1])
+                    c["band_faces"][band] += 1
+                    c["band_leaked"][band] += cov < 0.5
                     if b[3] - b[1] >= 32:
                         c["faces32"] += 1
                         c["leaked32"] += cov < 0.5
@@ -97,13 +107,24 @@ def main():
         tot = {}
         for var, c in sorted(r["variants"].items()):
             for k, v in c.items():
-                tot[k] = tot.get(k, 0) + v
+                if isinstance(v, list):
+                    tot[k] = [a + b for a, b in zip(tot.get(k, [0] * len(v)), v)]
+                else:
+                    tot[k] = tot.get(k, 0) + v
             print(f"| {var} | {label} | {c['faces']} | {pct(c['leaked'], c['faces'])} | "
                   f"{pct(c['leaked32'], c['faces32'])} | {pct(c['protected'], c['faces'])} | "
                   f"{pct(c['frames_leaking'], c['frames'])} | |")
         print(f"| all | {label} | {tot['faces']} | {pct(tot['leaked'], tot['faces'])} | "
               f"{pct(tot['leaked32'], tot['faces32'])} | {pct(tot['protected'], tot['faces'])} | "
               f"{pct(tot['frames_leaking'], tot['frames'])} | {r['frames_filled']} |")
+        r["total"] = tot
+    print("\nLeaked face-frames by face height (all variants):\n")
+    print("| tracking | " + " | ".join(BAND_NAMES) + " |")
+    print("|---|" + "---|" * len(BANDS))
+    for label, r in results.items():
+        t = r["total"]
+        cells = [f"{n} of {d} ({pct(n, d)})" for n, d in zip(t["band_leaked"], t["band_faces"])]
+        print(f"| {label} | " + " | ".join(cells) + " |")
     json.dump(results, open(os.path.join(a.work, "leak.json"), "w"), indent=1)
 
 

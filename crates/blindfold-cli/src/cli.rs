@@ -152,6 +152,12 @@ pub struct DetectArgs {
     #[arg(long, value_delimiter = ',', value_name = "PX,F[,N[,F]]")]
     pub size_gate: Option<Vec<f32>>,
 
+    /// Weak pictures: TOP,FLOOR: when no box in a photo scores at least TOP,
+    /// boxes under FLOOR are dropped (fewer false masks on leaves and gravel;
+    /// 0 = off; videos: off).
+    #[arg(long, value_delimiter = ',', value_name = "TOP,FLOOR")]
+    pub weak_picture: Option<Vec<f32>>,
+
     /// Also run on the mirrored image (flip test-time augmentation).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub flip: Option<bool>,

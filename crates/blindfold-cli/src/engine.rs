@@ -7,7 +7,7 @@ use crate::cli::{BackendArg, DetectArgs, EngineArgs, LookArgs, OutputArgs};
 use anyhow::{Context, Result, bail};
 use blindfold::anonymize::MaskSpec;
 use blindfold::codec::{DecodeOptions, EncodeOptions};
-use blindfold::detect::{DetectConfig, SizeGate};
+use blindfold::detect::{DetectConfig, SizeGate, WeakPicture};
 use blindfold::pipeline::Options;
 use blindfold_infer::select::{Choice, Engine, num_cpus};
 
@@ -44,6 +44,9 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     }
     if let Some(g) = &a.size_gate {
         c.size_gate = size_gate(g)?;
+    }
+    if let Some(w) = &a.weak_picture {
+        c.weak_picture = weak_picture(w)?;
     }
     if let Some(f) = a.flip {
         c.flip = f;
@@ -120,6 +123,15 @@ fn size_gate(v: &[f32]) -> Result<SizeGate> {
     }
 }
 
+/// `--weak-picture TOP,FLOOR`, or `0` for off.
+fn weak_picture(v: &[f32]) -> Result<WeakPicture> {
+    match *v {
+        [0.0] => Ok(WeakPicture::OFF),
+        [top, floor] => Ok(WeakPicture { top, floor }),
+        _ => bail!("--weak-picture takes 0 (off) or TOP,FLOOR"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +155,20 @@ mod tests {
         ] {
             assert!(size_gate(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn weak_picture_flag() {
+        assert_eq!(weak_picture(&[0.0]).unwrap(), WeakPicture::OFF);
+        let w = weak_picture(&[0.5, 0.25]).unwrap();
+        assert_eq!(w, WeakPicture::RECOMMENDED);
+        assert!(weak_picture(&[0.5]).is_err());
+        assert!(weak_picture(&[0.5, 0.2, 0.1]).is_err());
+        // Out-of-range values are refused by the settings' check.
+        let c = DetectConfig {
+            weak_picture: weak_picture(&[1.5, 0.2]).unwrap(),
+            ..DetectConfig::default()
+        };
+        assert!(c.validate().is_err());
     }
 }

@@ -37,10 +37,11 @@ fn parse_args() -> Cli {
     let f = blindfold::detect::DetectConfig::fast();
     let defaults = format!(
         "Detection defaults: --threshold {} --scales {} --overview {} --coarse-overview {} \
-         --downscaled-min {} --size-gate {},{},{},{} \
+         --downscaled-min {} --size-gate {},{},{},{} --weak-picture {},{} \
          --tile {} --upscaled-tile {} --upscaled-gate {} --flip {} --fusion {} --grow {}\n\
-         --fast means: --threshold {} --scales {} --overview {} --coarse-overview {} --flip {}\n\
-         Videos run only scale 1 unless --scales is given.",
+         --fast means: --threshold {} --scales {} --overview {} --coarse-overview {} \
+         --weak-picture {},{} --flip {}\n\
+         Videos run only scale 1 unless --scales is given, and no --weak-picture unless given.",
         d.threshold,
         join(&d.scales),
         d.overview,
@@ -50,6 +51,8 @@ fn parse_args() -> Cli {
         d.size_gate.large_threshold,
         d.size_gate.agree,
         d.size_gate.confirm_below,
+        d.weak_picture.top,
+        d.weak_picture.floor,
         d.tile,
         d.upscaled_tile,
         d.upscaled_gate,
@@ -60,6 +63,8 @@ fn parse_args() -> Cli {
         join(&f.scales),
         f.overview,
         f.coarse_overview,
+        f.weak_picture.top,
+        f.weak_picture.floor,
         f.flip,
     );
     let cmd = Cli::command().before_long_help(defaults);

@@ -38,13 +38,19 @@ pub fn options(v: &VideoArgs, out: &OutputArgs, opts: &Options) -> VideoOptions 
 /// recovers much of what the upscaled pass adds on photos, and it would more
 /// than halve the frame rate of a 1080p video; the half-size pass for large
 /// faces would cost a quarter more time than native alone and was not
-/// measured on video.
+/// measured on video. The weak-picture rule is off unless asked for: a faint
+/// box in one frame may be a distant face that tracking carries on.
 pub fn detect_config(d: &DetectArgs) -> anyhow::Result<blindfold::detect::DetectConfig> {
-    let c = engine::detect_config(d)?;
-    Ok(match d.scales.is_none() && !d.fast {
-        true => c.for_video(),
-        false => c,
-    })
+    let mut c = engine::detect_config(d)?;
+    let weak = c.weak_picture;
+    if d.scales.is_none() && !d.fast {
+        c = c.for_video();
+    }
+    c.weak_picture = match d.weak_picture {
+        Some(_) => weak,
+        None => blindfold::detect::WeakPicture::OFF,
+    };
+    Ok(c)
 }
 
 /// The one detector used for videos, made on first use.
@@ -121,9 +127,13 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn scales(args: &[&str]) -> Vec<f32> {
+    fn config(args: &[&str]) -> blindfold::detect::DetectConfig {
         let cli = Cli::try_parse_from([&["blindfold"], args, &["a.mp4"]].concat()).unwrap();
-        detect_config(&cli.detect).unwrap().scales
+        detect_config(&cli.detect).unwrap()
+    }
+
+    fn scales(args: &[&str]) -> Vec<f32> {
+        config(args).scales
     }
 
     #[test]
@@ -131,5 +141,19 @@ mod tests {
         assert!(blindfold::detect::DetectConfig::default().scales.len() > 1);
         assert_eq!(scales(&[]), vec![1.0]);
         assert_eq!(scales(&["--scales", "0.5,1"]), vec![0.5, 1.0]);
+    }
+
+    #[test]
+    fn videos_have_no_weak_picture_rule_unless_asked() {
+        use blindfold::detect::WeakPicture;
+        assert_ne!(
+            blindfold::detect::DetectConfig::default().weak_picture,
+            WeakPicture::OFF
+        );
+        for args in [&[][..], &["--scales", "0.5,1"], &["--fast"]] {
+            assert_eq!(config(args).weak_picture, WeakPicture::OFF, "{args:?}");
+        }
+        let asked = config(&["--scales", "1", "--weak-picture", "0.5,0.2"]);
+        assert_eq!(asked.weak_picture.floor, 0.2);
     }
 }

@@ -414,6 +414,7 @@ mod tests {
             upscaled_tile: 0,
             upscaled_gate: 0.0,
             size_gate: super::super::SizeGate::OFF,
+            weak_picture: super::super::WeakPicture::OFF,
             ..DetectConfig::default()
         }
     }
@@ -895,6 +896,32 @@ mod tests {
             },
         );
         assert_one_each(&d.detect(&scene(100, 80, &small)).unwrap(), &small, 0.85);
+    }
+
+    #[test]
+    fn a_weak_picture_loses_its_faint_boxes_unless_a_strong_one_is_there() {
+        // The fake scores blobs under 8 px 0.1 and others 0.9. At threshold
+        // 0.05 a lone tiny blob is kept without the rule, dropped with it,
+        // and kept again beside a clear face.
+        let weak = super::super::WeakPicture {
+            top: 0.5,
+            floor: 0.2,
+        };
+        let run = |faces: &[(u32, u32, u32)], weak_picture| {
+            let config = DetectConfig {
+                threshold: 0.05,
+                weak_picture,
+                ..base()
+            };
+            detector(Mode::Faces, config)
+                .detect(&scene(200, 160, faces))
+                .unwrap()
+        };
+        let tiny = [(30, 30, 6)];
+        assert_eq!(run(&tiny, super::super::WeakPicture::OFF).len(), 1);
+        assert!(run(&tiny, weak).is_empty());
+        let both = [(30, 30, 6), (100, 60, 40)];
+        assert_eq!(run(&both, weak).len(), 2);
     }
 
     #[test]

@@ -19,12 +19,14 @@ mod presets;
 mod resample;
 pub mod size_gate;
 mod tiles;
+mod weak;
 
 pub use centerface::CenterFace;
 pub use fuse::{nms, weighted_fusion};
 pub use presets::{NETWORK_BYTES_PER_PIXEL, WORKER_OVERHEAD_BYTES};
 pub use size_gate::SizeGate;
 pub use tiles::{Tile, plan_tiles};
+pub use weak::WeakPicture;
 
 use crate::{Detection, Error};
 use image::RgbImage;
@@ -163,7 +165,8 @@ pub trait Adapter: Send {
 /// The generic last stage, the same for every model: merge overlapping
 /// candidates (`config.fusion` at `config.iou`), then keep the boxes that
 /// pass the size-aware threshold (`config.threshold`, `config.size_gate`),
-/// which may ask how many passes saw a box.
+/// which may ask how many passes saw a box, and the weak-picture rule
+/// (`config.weak_picture`).
 pub fn finish(candidates: Vec<Candidate>, config: &DetectConfig) -> Vec<Detection> {
     let c = config;
     // Keep the raw boxes only when the size gate may ask who saw a box.
@@ -176,9 +179,10 @@ pub fn finish(candidates: Vec<Candidate>, config: &DetectConfig) -> Vec<Detectio
         Fusion::Nms => nms(dets, c.iou),
         Fusion::Wbf => weighted_fusion(dets, c.iou),
     };
-    size_gate::apply(fused, c.threshold, &c.size_gate, |d| {
+    let gated = size_gate::apply(fused, c.threshold, &c.size_gate, |d| {
         support(d, &raw, c.iou)
-    })
+    });
+    c.weak_picture.apply(gated)
 }
 
 /// How many passes saw `d`: distinct passes among the raw candidates that are
@@ -344,6 +348,12 @@ pub struct DetectConfig {
     /// alarms that mask a lot of the picture. See [`size_gate`].
     #[serde(default)]
     pub size_gate: SizeGate,
+    /// When no box in the picture scores at least `weak_picture.top`, drop
+    /// the boxes scoring under `weak_picture.floor`: a scatter of faint boxes
+    /// with nothing strong is mostly texture (leaves, gravel). See
+    /// [`WeakPicture`].
+    #[serde(default)]
+    pub weak_picture: WeakPicture,
     /// Also run each pass on the mirrored image (in the same batch) and merge.
     pub flip: bool,
     /// Images (tiles, mirrored tiles) per network call, at most; fewer when
@@ -368,6 +378,7 @@ impl Default for DetectConfig {
             upscaled_gate: 0.05,
             overlap: 96,
             size_gate: SizeGate::RECOMMENDED,
+            weak_picture: WeakPicture::RECOMMENDED,
             flip: false,
             batch: 4,
         }
@@ -377,13 +388,15 @@ impl Default for DetectConfig {
 impl DetectConfig {
     /// The most thorough setting, for audits: every pass (native, 2x
     /// upscaled with every tile run, overview and coarse overview), the
-    /// mirrored image too, no size gate, and the given threshold (0.3 is a
-    /// good audit value: low enough to catch faces the anonymiser missed).
+    /// mirrored image too, no size gate or weak-picture rule, and the given
+    /// threshold (0.3 is a good audit value: low enough to catch faces the
+    /// anonymiser missed).
     pub fn thorough(threshold: f32) -> DetectConfig {
         DetectConfig {
             threshold,
             upscaled_gate: 0.0,
             size_gate: SizeGate::OFF,
+            weak_picture: WeakPicture::OFF,
             flip: true,
             ..DetectConfig::default()
         }
@@ -415,6 +428,9 @@ impl DetectConfig {
             return bad(
                 "size_gate needs large_px >= 0, large_threshold and confirm_below within 0..1",
             );
+        }
+        if !self.weak_picture.is_valid() {
+            return bad("weak_picture needs top and floor within 0..1");
         }
         if self.scales.is_empty() && self.overview == 0 {
             return bad("at least one scale or the overview pass is needed");
