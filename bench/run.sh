@@ -30,9 +30,10 @@ if [ ! -x "$venv/bin/python" ]; then
   log "making venv $venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import deface, onnxruntime, scipy' 2>/dev/null; then
-  log "installing deface 1.5.0, onnxruntime, scipy"
-  "$venv/bin/pip" install -q deface==1.5.0 onnxruntime scipy
+# deface's Python API (used for its AP boxes) also imports onnx.
+if ! "$venv/bin/python" -c 'import deface, onnxruntime, onnx, scipy' 2>/dev/null; then
+  log "installing deface 1.5.0, onnxruntime, onnx, scipy"
+  "$venv/bin/pip" install -q deface==1.5.0 onnxruntime onnx scipy
 fi
 "$venv/bin/python" -c 'import matplotlib' 2>/dev/null || "$venv/bin/pip" install -q matplotlib || true
 py="$venv/bin/python"
