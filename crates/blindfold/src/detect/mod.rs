@@ -369,7 +369,7 @@ impl Default for DetectConfig {
             peaks_only: false,
             iou: 0.4,
             fusion: Fusion::Wbf,
-            scales: vec![0.5, 1.0, 2.0],
+            scales: vec![0.25, 0.5, 1.0, 2.0],
             overview: 2048,
             coarse_overview: 1024,
             downscaled_min: 32,
