@@ -43,6 +43,20 @@ def run(cmd, out):
     return time.time() - t0
 
 
+def summary(r, n_nf=None):
+    """One line of figures from ``evaluate_privacy``'s result ``r``; ``n_nf``:
+    masks per photo without people (by the first 8 letters of its name)."""
+    bl, bf = r["band_leaked"], r["band_faces"]
+    line = (f"leaked <32/32-64/64-128/>=128: {'/'.join(map(str, bl))} of "
+            f"{'/'.join(map(str, bf))} | all {100 * r['leaked']:.2f}% >=32 "
+            f"{100 * r['leaked32']:.2f}% >=64 {100 * sum(bl[2:]) / sum(bf[2:]):.2f}% | "
+            f"coll {100 * r['collateral']:.3f}% | false masks {r['false_masks']} on "
+            f"{r['false_images']}")
+    if n_nf is not None:
+        line += f" | DSCN0021 {n_nf.get('DSCN0021', '-')} nofaces {sum(n_nf.values())}"
+    return line
+
+
 def main():
     name, flags = sys.argv[1], sys.argv[2:]
     root = os.environ.get("DATA", os.path.join(repo, "../shared/data/widerface-dev"))
@@ -64,13 +78,8 @@ def main():
         r = ev.evaluate_privacy(masks, gt, min_score=t)
         n_nf = {os.path.basename(k)[:8]: sum(1 for m in v if t is None or m[5] >= t)
                 for k, v in sorted(nfm.items())}
-        bl, bf = r["band_leaked"], r["band_faces"]
-        print(f"{name}{'' if t is None else f'@{t}'}: leaked <32/32-64/64-128/>=128: "
-              f"{'/'.join(map(str, bl))} of {'/'.join(map(str, bf))} | all {100 * r['leaked']:.2f}% "
-              f">=32 {100 * r['leaked32']:.2f}% >=64 {100 * sum(bl[2:]) / sum(bf[2:]):.2f}% | "
-              f"coll {100 * r['collateral']:.3f}% | false masks {r['false_masks']} on "
-              f"{r['false_images']} | DSCN0021 {n_nf.get('DSCN0021', '-')} nofaces "
-              f"{sum(n_nf.values())} | wall {'cached' if wall is None else f'{wall:.0f} s'}")
+        print(f"{name}{'' if t is None else f'@{t}'}: {summary(r, n_nf)} | wall "
+              f"{'cached' if wall is None else f'{wall:.0f} s'}")
 
 
 if __name__ == "__main__":

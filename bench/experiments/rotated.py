@@ -71,11 +71,7 @@ def main():
             add = [b for b in extra.get(k, []) if b[4] >= r_min]
             ms[k] = v + ev.grow_masks({k: np.array(add).reshape(-1, 5)}, 0.3)[k]
         r = ev.evaluate_privacy(ms, gt)
-        bl, bf = r["band_leaked"], r["band_faces"]
-        print(f"{name} + rotated >= {r_min}: leaked {'/'.join(map(str, bl))} of "
-              f"{'/'.join(map(str, bf))} | all {100 * r['leaked']:.2f}% >=32 "
-              f"{100 * r['leaked32']:.2f}% >=64 {100 * sum(bl[2:]) / sum(bf[2:]):.2f}% | "
-              f"coll {100 * r['collateral']:.3f}% | false masks {r['false_masks']}", flush=True)
+        print(f"{name} + rotated >= {r_min}: {flags.summary(r)}", flush=True)
 
 
 if __name__ == "__main__":

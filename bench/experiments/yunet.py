@@ -11,7 +11,7 @@ with a blindfold run of ``flags.py`` (its ``--json --dry-run`` lines):
   as masks (grown like blindfold's: ellipse, 0.3 per side) -- more recall.
 
 Usage: python bench/experiments/yunet.py FLAGS_RUN_NAME
-Prints one line per rule in flags.py's format.
+Prints one line per rule in flags.py's format (``flags.summary``).
 """
 import json
 import os
@@ -24,7 +24,9 @@ here = os.path.dirname(os.path.abspath(__file__))
 bench = os.path.join(here, "..")
 repo = os.path.join(bench, "..")
 sys.path.insert(0, bench)
+sys.path.insert(0, here)
 import eval_widerface as ev  # noqa: E402
+import flags  # noqa: E402
 import report  # noqa: E402
 
 MODEL = os.path.join(repo, "../shared/models/yunet/yunet_n_dynamic.onnx")
@@ -92,12 +94,8 @@ def combine(preds, masks, ydet, confirm=None, add=None):
         keep = [m for m, b in zip(ms, preds[k]) if confirm is None or m[5] >= confirm[0]
                 or confirmed(b, yd, confirm[1])]
         if add is not None:
-            for d in yd:
-                if d[4] < add:
-                    continue
-                w, h = d[2] - d[0], d[3] - d[1]
-                keep.append(("ellipse", d[0] - 0.3 * w, d[1] - 0.3 * h, d[2] + 0.3 * w,
-                             d[3] + 0.3 * h, d[4]))
+            boxes = np.array([d for d in yd if d[4] >= add]).reshape(-1, 5)
+            keep += ev.grow_masks({k: boxes}, 0.3)[k]  # as blindfold's: ellipse, 0.3
         out[k] = keep
     return out
 
@@ -127,12 +125,7 @@ def main():
     for label, conf, add in rules:
         r = ev.evaluate_privacy(combine(preds, masks, ydev, conf, add), gt)
         n_nf = {k[:8]: len(v) for k, v in sorted(combine(nfp_, nfm, ynf, conf, add).items())}
-        bl, bf = r["band_leaked"], r["band_faces"]
-        print(f"{label}: leaked {'/'.join(map(str, bl))} of {'/'.join(map(str, bf))} | all "
-              f"{100 * r['leaked']:.2f}% >=32 {100 * r['leaked32']:.2f}% >=64 "
-              f"{100 * sum(bl[2:]) / sum(bf[2:]):.2f}% | coll {100 * r['collateral']:.3f}% | "
-              f"false masks {r['false_masks']} | DSCN0021 {n_nf.get('DSCN0021', '-')} nofaces "
-              f"{sum(n_nf.values())}", flush=True)
+        print(f"{label}: {flags.summary(r, n_nf)}", flush=True)
 
 
 if __name__ == "__main__":

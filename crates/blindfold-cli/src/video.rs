@@ -36,20 +36,20 @@ pub fn options(v: &VideoArgs, out: &OutputArgs, opts: &Options) -> VideoOptions 
 /// The detection settings for videos: the photo settings, except that
 /// without `--scales` only the native pass runs. Tracking across frames
 /// recovers much of what the upscaled pass adds on photos, and it would more
-/// than halve the frame rate of a 1080p video; the half-size pass for large
-/// faces would cost a quarter more time than native alone and was not
-/// measured on video. The weak-picture rule is off unless asked for: a faint
+/// than halve the frame rate of a 1080p video; the half- and quarter-size
+/// passes for large faces would cost about 30% more than native alone and
+/// were not measured on video. The weak-picture rule is off unless asked for: a faint
 /// box in one frame may be a distant face that tracking carries on.
 pub fn detect_config(d: &DetectArgs) -> anyhow::Result<blindfold::detect::DetectConfig> {
+    // What the user did not choose comes from the video preset.
     let mut c = engine::detect_config(d)?;
-    let weak = c.weak_picture;
+    let video = c.clone().for_video();
     if d.scales.is_none() && !d.fast {
-        c = c.for_video();
+        c.scales = video.scales;
     }
-    c.weak_picture = match d.weak_picture {
-        Some(_) => weak,
-        None => blindfold::detect::WeakPicture::OFF,
-    };
+    if d.weak_picture.is_none() {
+        c.weak_picture = video.weak_picture;
+    }
     Ok(c)
 }
 
