@@ -98,6 +98,20 @@ fn json(bytes: &[u8]) -> serde_json::Value {
 }
 
 /// An error reply: the status, a JSON `error` and no image bytes.
+/// The job's status once it is done or failed (polled for up to 30 s).
+async fn wait_for_job(f: &Fixture, id: &str) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..300 {
+        let (_, _, b) = send(f, get(&format!("/v1/jobs/{id}"))).await;
+        last = json(&b);
+        if last["state"] == "done" || last["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
 async fn expect_error(f: &Fixture, req: Request<Body>, status: StatusCode) -> String {
     let (st, h, body) = send(f, req).await;
     let text = String::from_utf8_lossy(&body).to_string();
@@ -613,15 +627,7 @@ async fn a_video_job_runs_reports_progress_and_is_downloaded_once() {
     let id = json(&body)["id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 32);
     assert_eq!(h[header::LOCATION], format!("/v1/jobs/{id}"));
-    let mut last = serde_json::Value::Null;
-    for _ in 0..300 {
-        let (_, _, b) = send(&f, get(&format!("/v1/jobs/{id}"))).await;
-        last = json(&b);
-        if last["state"] == "done" || last["state"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let last = wait_for_job(&f, &id).await;
     assert_eq!(last["state"], "done", "{last}");
     assert_eq!(last["frames_done"], 20, "{last}");
     assert_eq!(last["frames_total"], 20, "{last}");
@@ -656,14 +662,7 @@ async fn a_video_job_runs_reports_progress_and_is_downloaded_once() {
     )
     .await;
     let id = json(&body)["id"].as_str().unwrap().to_string();
-    for _ in 0..300 {
-        let (_, _, b) = send(&f, get(&format!("/v1/jobs/{id}"))).await;
-        last = json(&b);
-        if last["state"] == "done" || last["state"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let last = wait_for_job(&f, &id).await;
     assert_eq!(last["state"], "failed", "{last}");
     expect_error(
         &f,
