@@ -83,21 +83,28 @@ def union_masks(runs: list[dict], gt) -> dict:
     }
 
 
+def leaked_faces(gt, masks: dict, lo: float, hi: float, t: float) -> list:
+    """(relpath, box, cover threshold) of each hard face ``lo <= h < hi`` px
+    tall that the masks scoring >= ``t`` leave less than half covered."""
+    rows = []
+    for g in gt:
+        W, H = g.size
+        ms = masks.get(g.relpath, [])
+        for k in g.keep["hard"]:
+            box = g.boxes[k - 1]
+            if lo <= box[3] < hi:
+                c = cover_threshold(ms, box, W, H)
+                if c < t:
+                    rows.append((g.relpath, box, c))
+    return rows
+
+
 def print_by_height(name: str, gt, masks: dict, t: float) -> None:
     """Leaked hard faces by height band at threshold ``t``, with the highest
     score any mask over them reaches (0: no candidate at all)."""
     print(f"\n{name}: leaked faces at {t} by height (height px, cover threshold)\n")
     for b, band in enumerate(ev.BAND_NAMES):
-        rows = []
-        for g in gt:
-            W, H = g.size
-            for k in g.keep["hard"]:
-                box = g.boxes[k - 1]
-                if ev.band_of(box[3]) != b:
-                    continue
-                c = cover_threshold(masks.get(g.relpath, []), box, W, H)
-                if c < t:
-                    rows.append((g.relpath, box, c))
+        rows = leaked_faces(gt, masks, *ev.BANDS[b], t)
         print(f"{band} px: {len(rows)}")
         if b >= 2:
             for rel, box, c in rows:

@@ -5,7 +5,8 @@ each photo without people, wall time.
 Usage: python bench/experiments/flags.py NAME [BLINDFOLD FLAGS...]
 Env: DATA (default ../shared/data/widerface-dev), NOFACES (default
 ../shared/data/exif), BLINDFOLD (default target/release/blindfold), MIN (extra
-score thresholds to filter the run at, comma separated). Writes
+score thresholds to filter the run at, comma separated), AP (1: also print
+AP easy / medium / hard of the run's boxes; give `--threshold 0.05`). Writes
 bench/out/flags/NAME.jsonl and NAME.nofaces.jsonl; reuses them when they exist
 (delete them to rerun). Needs bench/.venv (made by bench/run.sh).
 """
@@ -70,8 +71,11 @@ def main():
     run(base + [nofaces], nf)
     gt = ev.load_gt(root)
     ev.fill_sizes(gt, images)
-    _, masks, failed = report.read_blindfold(os.path.join(out, f"{name}.jsonl"), images)
+    preds, masks, failed = report.read_blindfold(os.path.join(out, f"{name}.jsonl"), images)
     assert not failed, failed[:3]
+    if os.environ.get("AP") == "1":
+        ap = ev.evaluate_ap(preds, gt)
+        print(f"{name}: AP easy / medium / hard {ap['easy']:.3f} / {ap['medium']:.3f} / {ap['hard']:.3f}")
     _, nfm, _ = report.read_blindfold(nf, nofaces)
     mins = [None] + [float(t) for t in os.environ.get("MIN", "").split(",") if t]
     for t in mins:

@@ -79,3 +79,25 @@ def test_print_by_height_lists_large_leaks(capsys):
     out = capsys.readouterr().out
     assert "< 32 px: 0" in out and "64-128 px: 1" in out
     assert "a.jpg h 70 cover 0.00 box (20, 20, 70, 70)" in out
+
+
+def test_leaked_faces_lists_only_the_band_and_the_uncovered():
+    g = ev.ImageGT("a.jpg", np.array([FACE, (20, 20, 70, 70), (0, 60, 30, 36)], float),
+                   {s: np.array([1, 2, 3]) for s in ev.SETTINGS}, (100, 100))
+    masks = {"a.jpg": [rect(5, 5, 35, 35, 0.9), rect(0, 60, 30, 96, 0.1)]}
+    rows = floor.leaked_faces([g], masks, 32, 128, 0.15)
+    # The 20 px face is out of the band; the 36 px one is covered only at 0.1.
+    assert [(r[0], tuple(r[1]), r[2]) for r in rows] == [
+        ("a.jpg", (20, 20, 70, 70), 0.0), ("a.jpg", (0, 60, 30, 36), pytest.approx(0.1))]
+
+
+def test_sheet_draws_one_cell_per_leaked_face(tmp_path):
+    import sheet
+    from PIL import Image
+
+    Image.new("RGB", (100, 100), (0, 0, 255)).save(tmp_path / "a.jpg")
+    c = sheet.cell(str(tmp_path / "a.jpg"), (40, 40, 20, 20), "0 h20")
+    assert c.size == (sheet.CELL, sheet.CELL)
+    # The face box is outlined in red at the centre, a third of the cell.
+    r, g_, b = c.getpixel((sheet.CELL // 3, sheet.CELL // 2))
+    assert r > 200 and b < 80
