@@ -35,13 +35,14 @@ use std::time::Instant;
 fn parse_args() -> Cli {
     let d = blindfold::detect::DetectConfig::default();
     let f = blindfold::detect::DetectConfig::fast();
+    let v = d.clone().for_video();
     let defaults = format!(
         "Detection defaults: --threshold {} --scales {} --overview {} --coarse-overview {} \
          --downscaled-min {} --size-gate {},{},{},{} --weak-picture {},{} \
          --tile {} --upscaled-tile {} --upscaled-gate {} --flip {} --fusion {} --grow {}\n\
          --fast means: --threshold {} --scales {} --overview {} --coarse-overview {} \
          --weak-picture {},{} --flip {}\n\
-         Videos run only scale 1 unless --scales is given, and no --weak-picture unless given.",
+         Videos run --scales {} unless --scales is given, and no --weak-picture unless given.",
         d.threshold,
         join(&d.scales),
         d.overview,
@@ -66,6 +67,7 @@ fn parse_args() -> Cli {
         f.weak_picture.top,
         f.weak_picture.floor,
         f.flip,
+        join(&v.scales),
     );
     let cmd = Cli::command().before_long_help(defaults);
     let matches = cmd.get_matches();

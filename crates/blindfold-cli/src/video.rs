@@ -34,12 +34,9 @@ pub fn options(v: &VideoArgs, out: &OutputArgs, opts: &Options) -> VideoOptions 
 }
 
 /// The detection settings for videos: the photo settings, except that
-/// without `--scales` only the native pass runs. Tracking across frames
-/// recovers much of what the upscaled pass adds on photos, and it would more
-/// than halve the frame rate of a 1080p video; the half- and quarter-size
-/// passes for large faces would cost about 30% more than native alone and
-/// were not measured on video. The weak-picture rule is off unless asked for: a faint
-/// box in one frame may be a distant face that tracking carries on.
+/// without `--scales` only the native and the quarter-size pass run (see
+/// `DetectConfig::for_video`), and the weak-picture rule is off unless asked
+/// for: a faint box in one frame may be a distant face that tracking carries on.
 pub fn detect_config(d: &DetectArgs) -> anyhow::Result<blindfold::detect::DetectConfig> {
     // What the user did not choose comes from the video preset.
     let mut c = engine::detect_config(d)?;
@@ -137,9 +134,9 @@ mod tests {
     }
 
     #[test]
-    fn videos_run_only_the_native_pass_unless_scales_are_given() {
-        assert!(blindfold::detect::DetectConfig::default().scales.len() > 1);
-        assert_eq!(scales(&[]), vec![1.0]);
+    fn videos_run_the_native_and_quarter_passes_unless_scales_are_given() {
+        assert!(blindfold::detect::DetectConfig::default().scales.len() > 2);
+        assert_eq!(scales(&[]), vec![0.25, 1.0]);
         assert_eq!(scales(&["--scales", "0.5,1"]), vec![0.5, 1.0]);
     }
 

