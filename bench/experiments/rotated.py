@@ -1,13 +1,18 @@
 """What rotated passes would buy (issue 10: heads tilted back, lying people).
 
-Rotates every dev image by 90 degrees each way (lossless PNG copies under
-bench/out/rot/), runs the CLI on them (``--json --dry-run`` with FLAGS), maps the
-boxes back, and scores the union with a plain run (flags.py's NAME) when the
-rotated boxes must score at least R (several R). Prints flags.py's line per R.
+Rotates every dev image by ANGLE degrees each way (env ANGLE, default 90;
+lossless PNG copies under bench/out/rot/), runs the CLI on them (``--json
+--dry-run`` with FLAGS), maps the boxes back, and scores the union with a plain
+run (flags.py's NAME) when the rotated boxes must score at least R (several R).
+Prints flags.py's line per R. At 90 degrees the turn is exact; at other angles
+the image is rotated about its centre onto a larger grey canvas (bilinear) and
+a box is mapped back by its centre, keeping its width and height (an upright
+mask over the tilted face, as a real pass would draw it).
 
-Usage: python bench/experiments/rotated.py NAME [FLAGS...]
+Usage: [ANGLE=30] python bench/experiments/rotated.py NAME [FLAGS...]
 (NAME's plain run must exist: run flags.py NAME FLAGS first.)
 """
+import math
 import os
 import subprocess
 import sys
@@ -23,15 +28,35 @@ import eval_widerface as ev  # noqa: E402
 import flags  # noqa: E402
 import report  # noqa: E402
 
-TURNS = {"ccw": Image.Transpose.ROTATE_90, "cw": Image.Transpose.ROTATE_270}
+ANGLE = float(os.environ.get("ANGLE", "90"))
+TURNS = {"ccw": ANGLE, "cw": -ANGLE}
 
 
-def back(turn, b, w, h):
-    """Box (x0, y0, x1, y1) of the rotated image in the original's pixels."""
+def turned(im, angle):
+    """The image turned counter-clockwise by ``angle`` degrees."""
+    if angle == 90:
+        return im.transpose(Image.Transpose.ROTATE_90)
+    if angle == -90:
+        return im.transpose(Image.Transpose.ROTATE_270)
+    return im.rotate(angle, resample=Image.BILINEAR, expand=True, fillcolor=(128, 128, 128))
+
+
+def back(angle, b, w, h):
+    """Box (x0, y0, x1, y1) of the image turned by ``angle`` in the original's
+    pixels (``w`` x ``h``): its centre turned back, its size kept (at 90
+    degrees width and height swap)."""
     u0, v0, u1, v1 = b
-    if turn == "ccw":  # (x, y) -> (y, W - x)
+    if angle == 90:  # (x, y) -> (y, W - x)
         return w - v1, u0, w - v0, u1
-    return v0, h - u1, v1, h - u0  # cw: (x, y) -> (H - y, x)
+    if angle == -90:  # (x, y) -> (H - y, x)
+        return v0, h - u1, v1, h - u0
+    t = math.radians(angle)
+    c, s = math.cos(t), math.sin(t)
+    rw, rh = abs(w * c) + abs(h * s), abs(w * s) + abs(h * c)
+    du, dv = (u0 + u1) / 2 - rw / 2, (v0 + v1) / 2 - rh / 2
+    x, y = w / 2 + du * c - dv * s, h / 2 + du * s + dv * c
+    bw, bh = u1 - u0, v1 - v0
+    return x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2
 
 
 def main():
@@ -44,15 +69,16 @@ def main():
     _, masks, _ = report.read_blindfold(os.path.join(out, "flags", f"{name}.jsonl"), images)
     extra = {}
     for turn, t in TURNS.items():
-        d = os.path.join(out, "rot", turn)
+        d = os.path.join(out, "rot", f"{turn}{ANGLE:g}")
         for g in gt:
             p = os.path.join(d, g.relpath[:-4] + ".png")
             if not os.path.exists(p):
                 os.makedirs(os.path.dirname(p), exist_ok=True)
-                im = Image.open(os.path.join(images, g.relpath)).convert("RGB").transpose(t)
+                im = turned(Image.open(os.path.join(images, g.relpath)).convert("RGB"), t)
                 im.save(p + ".tmp", format="PNG")
                 os.replace(p + ".tmp", p)
-        res = os.path.join(out, "flags", f"{name}.rot-{turn}.jsonl")
+        suffix = "" if ANGLE == 90 else f"{ANGLE:g}"
+        res = os.path.join(out, "flags", f"{name}.rot-{turn}{suffix}.jsonl")
         if not os.path.exists(res):
             with open(res + ".tmp", "w") as f:
                 subprocess.run(flags.blindfold_cmd() + fl + ["--json", "--dry-run", d],
@@ -63,7 +89,7 @@ def main():
         for g in gt:
             rows = preds.get(g.relpath[:-4] + ".png", np.zeros((0, 5)))
             for x0, y0, x1, y1, s in rows:
-                bx = back(turn, (x0, y0, x1, y1), *g.size)
+                bx = back(t, (x0, y0, x1, y1), *g.size)
                 extra.setdefault(g.relpath, []).append(bx + (s,))
     for r_min in (0.15, 0.3, 0.5, 0.7, 2.0):
         ms = {}
@@ -71,7 +97,7 @@ def main():
             add = [b for b in extra.get(k, []) if b[4] >= r_min]
             ms[k] = v + ev.grow_masks({k: np.array(add).reshape(-1, 5)}, 0.3)[k]
         r = ev.evaluate_privacy(ms, gt)
-        print(f"{name} + rotated >= {r_min}: {flags.summary(r)}", flush=True)
+        print(f"{name} + rotated {ANGLE:g} >= {r_min}: {flags.summary(r)}", flush=True)
 
 
 if __name__ == "__main__":
