@@ -35,6 +35,8 @@ def blindfold_cmd():
 
 
 def run(cmd, out):
+    """Run ``cmd`` with its output into ``out`` (through a temp file), unless
+    ``out`` exists; the wall time in seconds, or None when reused."""
     if os.path.exists(out):
         return None
     t0 = time.time()

@@ -14,7 +14,6 @@ Usage: [ANGLE=30] python bench/experiments/rotated.py NAME [FLAGS...]
 """
 import math
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -79,11 +78,7 @@ def main():
                 os.replace(p + ".tmp", p)
         suffix = "" if ANGLE == 90 else f"{ANGLE:g}"
         res = os.path.join(out, "flags", f"{name}.rot-{turn}{suffix}.jsonl")
-        if not os.path.exists(res):
-            with open(res + ".tmp", "w") as f:
-                subprocess.run(flags.blindfold_cmd() + fl + ["--json", "--dry-run", d],
-                               stdout=f, check=True)
-            os.replace(res + ".tmp", res)
+        flags.run(flags.blindfold_cmd() + fl + ["--json", "--dry-run", d], res)
         preds, _, failed = report.read_blindfold(res, d)
         assert not failed, failed[:3]
         for g in gt:

@@ -8,7 +8,6 @@ Usage: python bench/experiments/video_frames.py NAME [BLINDFOLD FLAGS...]
 Env: DATA as in flags.py. Writes bench/out/video_frames/{images,NAME.jsonl}.
 """
 import os
-import subprocess
 import sys
 
 from PIL import Image
@@ -51,11 +50,7 @@ def main():
     ev.fill_sizes(gt, images)
     kept = enlarge(gt, images, big)
     out = os.path.join(work, f"{name}.jsonl")
-    if not os.path.exists(out):
-        with open(out + ".tmp", "w") as f:
-            subprocess.run(flags.blindfold_cmd() + extra + ["--json", "--dry-run", big],
-                           stdout=f, check=True)
-        os.replace(out + ".tmp", out)
+    flags.run(flags.blindfold_cmd() + extra + ["--json", "--dry-run", big], out)
     _, masks, failed = report.read_blindfold(out, big)
     assert not failed, failed[:3]
     f = 1024 / WIDTH

@@ -91,7 +91,7 @@ def test_leaked_faces_lists_only_the_band_and_the_uncovered():
         ("a.jpg", (20, 20, 70, 70), 0.0), ("a.jpg", (0, 60, 30, 36), pytest.approx(0.1))]
 
 
-def test_sheet_draws_one_cell_per_leaked_face(tmp_path):
+def test_sheet_cell_outlines_the_face_at_its_centre(tmp_path):
     import sheet
     from PIL import Image
 

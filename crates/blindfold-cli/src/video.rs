@@ -43,6 +43,7 @@ pub fn detect_config(d: &DetectArgs) -> anyhow::Result<blindfold::detect::Detect
     let video = c.clone().for_video();
     if d.scales.is_none() && !d.fast {
         c.scales = video.scales;
+        c.scale_thresholds = video.scale_thresholds;
     }
     if d.weak_picture.is_none() {
         c.weak_picture = video.weak_picture;

@@ -97,7 +97,6 @@ fn json(bytes: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
 }
 
-/// An error reply: the status, a JSON `error` and no image bytes.
 /// The job's status once it is done or failed (polled for up to 30 s).
 async fn wait_for_job(f: &Fixture, id: &str) -> serde_json::Value {
     let mut last = serde_json::Value::Null;
@@ -112,6 +111,7 @@ async fn wait_for_job(f: &Fixture, id: &str) -> serde_json::Value {
     last
 }
 
+/// An error reply: the status, a JSON `error` and no image bytes.
 async fn expect_error(f: &Fixture, req: Request<Body>, status: StatusCode) -> String {
     let (st, h, body) = send(f, req).await;
     let text = String::from_utf8_lossy(&body).to_string();
