@@ -1,11 +1,14 @@
 """Large faces at video resolution: the dev photos enlarged to 1920 px wide
-(as a 1080p frame; photos taller than 1024 px are left out, so no photo is
-tiled or gets an overview pass), run through the CLI with FLAGS, the masks
-mapped back to the photos' pixels and scored there. Face bands are in the
-original photos' pixels (x1.875 in the frames).
+(as a 1080p frame; photos taller than 1024 px are left out, so at 1920 px no
+photo is tiled or gets an overview pass), run through the CLI with FLAGS, the
+masks mapped back to the photos' pixels and scored there. Face bands are in
+the original photos' pixels (x1.875 in the frames). With WIDTH=4000 the same
+for large photos (tiles and overview passes then run).
 
 Usage: python bench/experiments/video_frames.py NAME [BLINDFOLD FLAGS...]
-Env: DATA as in flags.py. Writes bench/out/video_frames/{images,NAME.jsonl}.
+Env: DATA as in flags.py; WIDTH (default 1920); STEP (every STEP-th photo,
+default 1). Writes bench/out/video_frames/{images,NAME.jsonl} (other widths:
+bench/out/enlarged_WIDTH/).
 """
 import os
 import sys
@@ -19,13 +22,14 @@ import eval_widerface as ev  # noqa: E402
 import flags  # noqa: E402
 import report  # noqa: E402
 
-WIDTH = 1920
+WIDTH = int(os.environ.get("WIDTH", "1920"))
+STEP = int(os.environ.get("STEP", "1"))
 
 
 def enlarge(gt, images: str, out: str) -> list:
     """Enlarged copies of the photos at most 1024 px tall; their ground truth."""
     kept = []
-    for g in gt:
+    for g in gt[::STEP]:
         w, h = g.size
         if h > 1024 or w != 1024:
             continue
@@ -44,7 +48,7 @@ def main():
     name, extra = sys.argv[1], sys.argv[2:]
     root = os.environ.get("DATA", os.path.join(here, "../../../shared/data/widerface-dev"))
     images = os.path.join(root, "images")
-    work = os.path.join(here, "../out/video_frames")
+    work = os.path.join(here, "../out", "video_frames" if WIDTH == 1920 else f"enlarged_{WIDTH}")
     big = os.path.join(work, "images")
     gt = ev.load_gt(root)
     ev.fill_sizes(gt, images)

@@ -197,7 +197,8 @@ pub struct EngineArgs {
 
     /// Photos processed at once (default: one per CPU, fewer if the free
     /// memory cannot hold that many; each may need about 1.8 GB at the
-    /// default --tile and --overview).
+    /// default --tile and --overview). For videos: frames processed at once
+    /// (default: one per CPU, at most 4, sharing the CPUs).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 }

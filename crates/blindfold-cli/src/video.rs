@@ -1,4 +1,4 @@
-//! Videos: hand the file to `blindfold-video` with a detector from the pool.
+//! Videos: hand the file to `blindfold-video` with its own detectors (lanes).
 
 use crate::cli::{Cli, DetectArgs, OutputArgs, VideoArgs};
 use crate::engine;
@@ -7,8 +7,8 @@ use crate::report::{FileReport, shown};
 use crate::signals;
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::Options;
-use blindfold_infer::select::{Engine, num_cpus};
-use blindfold_video::{TrackerConfig, VideoOptions, anonymize_video};
+use blindfold_infer::select::{Engine, mem_available, num_cpus, video_lanes};
+use blindfold_video::{TrackerConfig, VideoOptions, anonymize_video_lanes};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -51,8 +51,8 @@ pub fn detect_config(d: &DetectArgs) -> anyhow::Result<blindfold::detect::Detect
     Ok(c)
 }
 
-/// The one detector used for videos, made on first use.
-pub type Slot = Mutex<Option<Box<dyn FaceDetector>>>;
+/// The detectors used for videos (one per lane), made on first use.
+pub type Slot = Mutex<Option<Vec<Box<dyn FaceDetector>>>>;
 
 /// Anonymise one video; failures become an `error` report and leave no output.
 pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -> FileReport {
@@ -66,9 +66,17 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
     let res = (|| {
         if guard.is_none() {
             let cfg = detect_config(&cli.detect)?;
-            *guard = Some(engine.detector_with_threads(&cfg, num_cpus())?);
+            let per_lane = cfg.worker_memory();
+            let (lanes, threads) =
+                video_lanes(cli.engine.jobs, num_cpus(), mem_available(), per_lane);
+            let made = (0..lanes).map(|_| engine.detector_with_threads(&cfg, threads));
+            *guard = Some(made.collect::<Result<_, _>>()?);
         }
-        let det = guard.as_mut().expect("detector was just made").as_mut();
+        let dets = guard.as_mut().expect("detectors were just made");
+        let mut lanes: Vec<&mut dyn FaceDetector> = dets
+            .iter_mut()
+            .map(|d| &mut **d as &mut dyn FaceDetector)
+            .collect();
         if cli.dry_run {
             return Err(anyhow::anyhow!(
                 "--dry-run is not supported for videos (nothing was written)"
@@ -79,7 +87,7 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
                 .map_err(|e| anyhow::anyhow!("cannot create folder {}: {e}", shown(dir)))?;
         }
         signals::writing(|| {
-            anonymize_video(&job.input, &job.output, det, &vopts, &mut |p| {
+            anonymize_video_lanes(&job.input, &job.output, &mut lanes, &vopts, &mut |p| {
                 if let Some(total) = p.total_frames {
                     bar.set_length(total);
                 }

@@ -13,8 +13,8 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use blindfold::detect::DetectConfig;
-use blindfold_video::{VideoOptions, anonymize_video};
+use blindfold::detect::{DetectConfig, FaceDetector};
+use blindfold_video::{VideoOptions, anonymize_video_lanes};
 use http_body_util::BodyExt;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -380,9 +380,14 @@ fn run_video(
 ) -> Result<serde_json::Value, String> {
     let jobs = &s.shared().jobs;
     let dir = jobs.dir.join(id);
-    let mut det = factory(cfg)?;
+    let mut dets = factory(cfg)?;
+    let mut lanes: Vec<&mut dyn FaceDetector> = dets
+        .iter_mut()
+        .map(|d| &mut **d as &mut dyn FaceDetector)
+        .collect();
     let output = dir.join(format!("output.{container}"));
-    let report = anonymize_video(&dir.join("input"), &output, det.as_mut(), vopts, &mut |p| {
+    let input = dir.join("input");
+    let report = anonymize_video_lanes(&input, &output, &mut lanes, vopts, &mut |p| {
         jobs.set(id, |j| {
             j.frames = p.frame;
             j.total = p.total_frames;

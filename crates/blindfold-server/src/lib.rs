@@ -40,9 +40,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Makes the detector for a video job from its settings.
+/// Makes the detectors for a video job from its settings: one per lane
+/// (see `blindfold_video::anonymize_video_lanes`), at least one.
 pub type DetectorFactory =
-    Arc<dyn Fn(&DetectConfig) -> Result<Box<dyn FaceDetector>, String> + Send + Sync>;
+    Arc<dyn Fn(&DetectConfig) -> Result<Vec<Box<dyn FaceDetector>>, String> + Send + Sync>;
 
 /// What the service does with a request that does not say otherwise: the
 /// CLI's detection and masking flags.

@@ -3,7 +3,9 @@
 
 use crate::listen::{self, ConnLimits};
 use crate::{AppState, Detectors, Jobs, Limits, ServeError, Settings, app};
-use blindfold_infer::select::{Choice, Engine, Pool, default_workers, mem_available, num_cpus};
+use blindfold_infer::select::{
+    Choice, Engine, Pool, default_workers, mem_available, num_cpus, video_lanes,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -247,8 +249,11 @@ fn load(cfg: &ServeConfig) -> Result<Detectors, ServeError> {
         Ok(()) => {
             let engine = Arc::new(engine);
             let f: crate::DetectorFactory = Arc::new(move |c| {
-                engine
-                    .detector_with_threads(c, num_cpus())
+                let (lanes, threads) =
+                    video_lanes(None, num_cpus(), mem_available(), c.worker_memory());
+                (0..lanes)
+                    .map(|_| engine.detector_with_threads(c, threads))
+                    .collect::<Result<_, _>>()
                     .map_err(|e| e.to_string())
             });
             Some(f)

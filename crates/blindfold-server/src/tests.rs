@@ -47,7 +47,7 @@ fn fixture_with(
     let dets = (0..n).map(|_| detector(delay, fail)).collect();
     let video: Option<DetectorFactory> = match blindfold_video::check_ffmpeg() {
         Ok(()) => Some(Arc::new(|_: &DetectConfig| {
-            Ok(detector(Duration::ZERO, false))
+            Ok(vec![detector(Duration::ZERO, false)])
         })),
         Err(_) => None,
     };

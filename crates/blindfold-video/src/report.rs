@@ -37,7 +37,8 @@ pub struct OutputInfo {
 pub struct VideoTimings {
     /// Whole run, probe to verified output.
     pub wall_ms: f64,
-    /// Time inside the face detector.
+    /// Time inside the face detectors (summed over lanes, so it can exceed
+    /// the wall time).
     pub detect_ms: f64,
     /// Time the detector waited for decoded frames.
     pub wait_decode_ms: f64,

@@ -6,7 +6,7 @@ use blindfold::BBox;
 use blindfold::anonymize::Mode;
 use blindfold::image::RgbImage;
 use blindfold::testing::{Script, ScriptedDetector};
-use blindfold_video::{ErrorKind, VideoOptions, anonymize_video};
+use blindfold_video::{ErrorKind, VideoOptions, anonymize_video, anonymize_video_lanes};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -585,5 +585,70 @@ fn detect_every_second_frame_still_masks_all() {
     for (i, f) in frames(&output, 320, 240).iter().enumerate() {
         let p = f.get_pixel(x + s / 2, y + s / 2).0;
         assert!(p.iter().all(|&c| c < 40), "frame {i}: {p:?}");
+    }
+}
+
+#[test]
+fn two_lanes_write_the_same_video_as_one_detector() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.mp4");
+    // The square shows in frames 0, 1, 4, 5, 8, 9, ...: 26 of 50.
+    let (x, y, s) = SQUARE;
+    let draw =
+        format!("drawbox=x={x}:y={y}:w={s}:h={s}:color=white:t=fill:enable='lt(mod(n,4),2)'");
+    let p = input.to_str().unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-t",
+        "2",
+        "-vf",
+        &draw,
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        p,
+    ]);
+    // Finds the square where it is drawn, whichever lane gets the frame.
+    let seen = |img: &RgbImage| {
+        img.get_pixel(x + s / 2, y + s / 2)
+            .0
+            .iter()
+            .all(|&c| c > 200)
+    };
+    let finder = move || {
+        ScriptedDetector::new(move |_, img| Ok(seen(img).then(square).into_iter().collect()))
+    };
+    let o = VideoOptions {
+        tracking: blindfold_video::TrackerConfig {
+            hold: 0,
+            lookahead: 0,
+            ..Default::default()
+        },
+        ..opts()
+    };
+    let one = dir.path().join("one.mp4");
+    let r1 = anonymize_video(&input, &one, &mut finder(), &o, &mut |_| {}).unwrap();
+    let two = dir.path().join("two.mp4");
+    let (mut a, mut b) = (finder(), finder());
+    let r2 = anonymize_video_lanes(&input, &two, &mut [&mut a, &mut b], &o, &mut |_| {}).unwrap();
+    assert_eq!((a.calls(), b.calls()), (25, 25));
+    assert_eq!((r1.masks_detected, r2.masks_detected), (26, 26));
+    assert_eq!(r1.frames_with_masks, r2.frames_with_masks);
+    // Frames come back in order: the outputs are the same, byte for byte.
+    let same = std::fs::read(&one).unwrap() == std::fs::read(&two).unwrap();
+    assert!(same, "two lanes wrote a different video");
+    for (i, f) in frames(&two, 320, 240).iter().enumerate() {
+        let px = f.get_pixel(x + s / 2, y + s / 2).0;
+        assert!(
+            !px.iter().all(|&c| c > 200),
+            "frame {i} shows the square: {px:?}"
+        );
     }
 }
