@@ -286,6 +286,17 @@ fn detector_failure_fails_and_leaves_nothing() {
         "{err}"
     );
     assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    // With two lanes, the second fails on its 8th call: frame 15. The other
+    // lane is stopped too, and nothing is left.
+    let (mut a, mut b) = (fake(), even_frames(Some(7)));
+    let err = anonymize_video_lanes(&input, &output, &mut [&mut a, &mut b], &opts(), &mut |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Detect { frame: 15, .. }),
+        "{err}"
+    );
+    assert!(a.calls() <= 10, "{}", a.calls());
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
 }
 
 #[test]
