@@ -8,7 +8,7 @@ use crate::signals;
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::Options;
 use blindfold_infer::select::{Engine, mem_available, num_cpus, video_lanes};
-use blindfold_video::{TrackerConfig, VideoOptions, anonymize_video_lanes};
+use blindfold_video::{TrackerConfig, VideoOptions, anonymize_video_lanes, lanes};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -72,11 +72,7 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
             let made = (0..lanes).map(|_| engine.detector_with_threads(&cfg, threads));
             *guard = Some(made.collect::<Result<_, _>>()?);
         }
-        let dets = guard.as_mut().expect("detectors were just made");
-        let mut lanes: Vec<&mut dyn FaceDetector> = dets
-            .iter_mut()
-            .map(|d| &mut **d as &mut dyn FaceDetector)
-            .collect();
+        let mut lanes = lanes(guard.as_mut().expect("detectors were just made"));
         if cli.dry_run {
             return Err(anyhow::anyhow!(
                 "--dry-run is not supported for videos (nothing was written)"

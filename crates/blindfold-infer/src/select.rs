@@ -329,7 +329,7 @@ pub fn default_workers(cpus: usize, available: Option<u64>, per_worker: u64) -> 
 }
 
 /// At most this many video lanes by default (measured only on 2 cores; each
-/// lane holds its own network memory and two frames).
+/// lane holds its own network memory and one frame in flight).
 pub const MAX_VIDEO_LANES: usize = 4;
 
 /// Lanes for a video (detectors each working on its own frame, see
@@ -337,7 +337,7 @@ pub const MAX_VIDEO_LANES: usize = 4;
 /// when given, else one per CPU up to [`MAX_VIDEO_LANES`] and as many as
 /// `available` memory holds at `per_lane` each; the CPUs are shared out
 /// among them. On 2 cores, two one-thread lanes ran a 1080p clip about a
-/// quarter faster than one two-thread detector (bench/RESULTS.md).
+/// tenth faster than one two-thread detector (bench/RESULTS.md).
 pub fn video_lanes(
     lanes: Option<usize>,
     cpus: usize,

@@ -13,8 +13,8 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use blindfold::detect::{DetectConfig, FaceDetector};
-use blindfold_video::{VideoOptions, anonymize_video_lanes};
+use blindfold::detect::DetectConfig;
+use blindfold_video::{VideoOptions, anonymize_video_lanes, lanes};
 use http_body_util::BodyExt;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -381,10 +381,7 @@ fn run_video(
     let jobs = &s.shared().jobs;
     let dir = jobs.dir.join(id);
     let mut dets = factory(cfg)?;
-    let mut lanes: Vec<&mut dyn FaceDetector> = dets
-        .iter_mut()
-        .map(|d| &mut **d as &mut dyn FaceDetector)
-        .collect();
+    let mut lanes = lanes(&mut dets);
     let output = dir.join(format!("output.{container}"));
     let input = dir.join("input");
     let report = anonymize_video_lanes(&input, &output, &mut lanes, vopts, &mut |p| {

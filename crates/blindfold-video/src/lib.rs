@@ -51,7 +51,7 @@ pub use audit::{VideoAudit, audit_video};
 pub use children::stop_all as stop_ffmpeg_children;
 pub use error::{ErrorKind, VideoError};
 pub use report::{OutputInfo, Progress, VideoReport, VideoTimings};
-pub use run::{anonymize_video, anonymize_video_lanes};
+pub use run::{anonymize_video, anonymize_video_lanes, lanes};
 pub use track::{TrackSummary, TrackerConfig};
 
 use blindfold::anonymize::{MaskSpec, Mode};

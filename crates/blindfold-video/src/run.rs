@@ -115,6 +115,14 @@ pub fn anonymize_video_lanes(
     Ok(report)
 }
 
+/// Owned detectors as lanes for [`anonymize_video_lanes`].
+pub fn lanes(detectors: &mut [Box<dyn FaceDetector>]) -> Vec<&mut dyn FaceDetector> {
+    detectors
+        .iter_mut()
+        .map(|d| &mut **d as &mut dyn FaceDetector)
+        .collect()
+}
+
 /// One frame on its way to the encoder.
 struct Job {
     image: RgbImage,
