@@ -9,7 +9,12 @@ the image is rotated about its centre onto a larger grey canvas (bilinear) and
 a box is mapped back by its centre, keeping its width and height (an upright
 mask over the tilted face, as a real pass would draw it).
 
-Usage: [ANGLE=30] python bench/experiments/rotated.py NAME [FLAGS...]
+With CUE=RUN (a flags.py run at a low threshold, e.g. ``--threshold 0.05``), a
+rotated box is kept only where the plain pass saw something too: it must overlap
+one of RUN's boxes (IoU >= 0.3). This stands for a rotated pass run only around
+the plain pass's weak candidates (a cheap cue of where a head could be).
+
+Usage: [ANGLE=30] [CUE=t005] python bench/experiments/rotated.py NAME [FLAGS...]
 (NAME's plain run must exist: run flags.py NAME FLAGS first.)
 """
 import math
@@ -66,6 +71,9 @@ def main():
     gt = ev.load_gt(root)
     ev.fill_sizes(gt, images)
     _, masks, _ = report.read_blindfold(os.path.join(out, "flags", f"{name}.jsonl"), images)
+    cue = None
+    if os.environ.get("CUE"):
+        cue, _, _ = report.read_blindfold(os.path.join(out, "flags", f"{os.environ['CUE']}.jsonl"), images)
     extra = {}
     for turn, t in TURNS.items():
         d = os.path.join(out, "rot", f"{turn}{ANGLE:g}")
@@ -90,9 +98,14 @@ def main():
         ms = {}
         for k, v in masks.items():
             add = [b for b in extra.get(k, []) if b[4] >= r_min]
+            if cue is not None and add:
+                c = cue.get(k, np.zeros((0, 5)))
+                ov = ev.bbox_overlaps(np.array(add, float)[:, :4], c[:, :4].astype(float))
+                add = [b for b, o in zip(add, ov) if len(o) and o.max() >= 0.3]
             ms[k] = v + ev.grow_masks({k: np.array(add).reshape(-1, 5)}, 0.3)[k]
         r = ev.evaluate_privacy(ms, gt)
-        print(f"{name} + rotated {ANGLE:g} >= {r_min}: {flags.summary(r)}", flush=True)
+        gate = f" where {os.environ['CUE']} saw a box" if cue is not None else ""
+        print(f"{name} + rotated {ANGLE:g} >= {r_min}{gate}: {flags.summary(r)}", flush=True)
 
 
 if __name__ == "__main__":
