@@ -7,7 +7,7 @@ use crate::report::{FileReport, shown};
 use crate::signals;
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::Options;
-use blindfold_infer::select::{Engine, mem_available, num_cpus, video_lanes};
+use blindfold_infer::select::Engine;
 use blindfold_video::{TrackerConfig, VideoOptions, anonymize_video_lanes, lanes};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
@@ -66,11 +66,7 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
     let res = (|| {
         if guard.is_none() {
             let cfg = detect_config(&cli.detect)?;
-            let per_lane = cfg.worker_memory();
-            let (lanes, threads) =
-                video_lanes(cli.engine.jobs, num_cpus(), mem_available(), per_lane);
-            let made = (0..lanes).map(|_| engine.detector_with_threads(&cfg, threads));
-            *guard = Some(made.collect::<Result<_, _>>()?);
+            *guard = Some(engine.video_detectors(&cfg, cli.engine.jobs)?);
         }
         let mut lanes = lanes(guard.as_mut().expect("detectors were just made"));
         if cli.dry_run {

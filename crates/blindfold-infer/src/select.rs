@@ -191,6 +191,20 @@ impl Engine {
         }
     }
 
+    /// The detectors for one video, one per lane (see [`video_lanes`]):
+    /// `lanes` when given, else one per CPU up to [`MAX_VIDEO_LANES`] and as
+    /// many as the free memory holds for `cfg`, the CPUs shared among them.
+    pub fn video_detectors(
+        &self,
+        cfg: &DetectConfig,
+        lanes: Option<usize>,
+    ) -> Result<Vec<Box<dyn FaceDetector>>, SelectError> {
+        let (n, threads) = video_lanes(lanes, num_cpus(), mem_available(), cfg.worker_memory());
+        (0..n)
+            .map(|_| self.detector_with_threads(cfg, threads))
+            .collect()
+    }
+
     /// Check that ORT loads and takes the model; keep that backend as the
     /// spare for the first detector. `Err` says why not.
     fn probe_ort(&self, lib: &Path) -> Result<(), String> {

@@ -3,9 +3,7 @@
 
 use crate::listen::{self, ConnLimits};
 use crate::{AppState, Detectors, Jobs, Limits, ServeError, Settings, app};
-use blindfold_infer::select::{
-    Choice, Engine, Pool, default_workers, mem_available, num_cpus, video_lanes,
-};
+use blindfold_infer::select::{Choice, Engine, Pool, default_workers, mem_available, num_cpus};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -248,14 +246,8 @@ fn load(cfg: &ServeConfig) -> Result<Detectors, ServeError> {
     let video = match blindfold_video::check_ffmpeg() {
         Ok(()) => {
             let engine = Arc::new(engine);
-            let f: crate::DetectorFactory = Arc::new(move |c| {
-                let (lanes, threads) =
-                    video_lanes(None, num_cpus(), mem_available(), c.worker_memory());
-                (0..lanes)
-                    .map(|_| engine.detector_with_threads(c, threads))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())
-            });
+            let f: crate::DetectorFactory =
+                Arc::new(move |c| engine.video_detectors(c, None).map_err(|e| e.to_string()));
             Some(f)
         }
         Err(_) => None,
