@@ -66,6 +66,9 @@ pub enum ErrorKind {
     /// The process is stopping (a signal was received): no new ffmpeg starts.
     #[error("stopped by a signal")]
     Stopped,
+    /// The run was cancelled through [`crate::Cancel`].
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl VideoError {

@@ -36,6 +36,7 @@
 //! written without a rotation.
 
 mod audit;
+mod cancel;
 mod children;
 pub mod error;
 mod ffmpeg;
@@ -48,6 +49,7 @@ mod verify;
 pub use blindfold::track;
 
 pub use audit::{VideoAudit, audit_video};
+pub use cancel::Cancel;
 pub use children::stop_all as stop_ffmpeg_children;
 pub use error::{ErrorKind, VideoError};
 pub use report::{OutputInfo, Progress, VideoReport, VideoTimings};
@@ -93,6 +95,10 @@ pub struct VideoOptions {
     pub queue: usize,
     /// Largest frame accepted, in pixels.
     pub max_pixels: u64,
+    /// Stops the run from another thread ([`Cancel::cancel`]): its ffmpeg
+    /// children are killed, its temp file deleted, and it returns
+    /// [`ErrorKind::Cancelled`].
+    pub cancel: Cancel,
 }
 
 impl Default for VideoOptions {
@@ -110,6 +116,7 @@ impl Default for VideoOptions {
             detect_every: 1,
             queue: 4,
             max_pixels: 8192 * 8192,
+            cancel: Cancel::default(),
         }
     }
 }

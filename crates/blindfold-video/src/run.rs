@@ -38,8 +38,11 @@ use std::collections::VecDeque;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+/// How often a waiting stage looks at the cancel switch.
+const POLL: Duration = Duration::from_millis(50);
 
 /// Anonymise `input` into `output` (container from the output's extension:
 /// `.mp4`/`.m4v`, `.mov` or `.mkv`). On error nothing is left at `output`
@@ -383,7 +386,7 @@ impl Detect<'_> {
         loop {
             while more && sent - done < n {
                 let t0 = Instant::now();
-                let Ok(msg) = frx.recv() else {
+                let Some(msg) = self.next_frame(&frx)? else {
                     more = false;
                     break;
                 };
@@ -396,7 +399,14 @@ impl Detect<'_> {
             if done == sent {
                 break;
             }
-            let (image, dets, ms) = lane(done).1.recv().map_err(|_| lost(done))?;
+            let (image, dets, ms) = loop {
+                self.check_cancel()?;
+                match lane(done).1.recv_timeout(POLL) {
+                    Ok(r) => break r,
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return Err(lost(done)),
+                }
+            };
             let dets = dets.map_err(|source| ErrorKind::Detect {
                 frame: done,
                 source,
@@ -417,6 +427,29 @@ impl Detect<'_> {
             self.send(fb)?;
         }
         Ok(())
+    }
+
+    /// The next decoded frame, `None` at the end; checks the cancel switch
+    /// while it waits.
+    fn next_frame(
+        &self,
+        frx: &Receiver<Result<Vec<u8>, String>>,
+    ) -> Result<Option<Result<Vec<u8>, String>>, ErrorKind> {
+        loop {
+            self.check_cancel()?;
+            match frx.recv_timeout(POLL) {
+                Ok(msg) => return Ok(Some(msg)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            }
+        }
+    }
+
+    fn check_cancel(&self) -> Result<(), ErrorKind> {
+        match self.opts.cancel.is_cancelled() {
+            true => Err(ErrorKind::Cancelled),
+            false => Ok(()),
+        }
     }
 
     fn send(&mut self, fb: FrameBoxes) -> Result<(), ErrorKind> {

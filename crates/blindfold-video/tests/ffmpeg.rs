@@ -272,6 +272,29 @@ fn truncated_input_fails_and_leaves_nothing() {
 }
 
 #[test]
+fn cancel_stops_the_run_and_leaves_nothing() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    make_clip(&input, &[]);
+    let o = opts();
+    let switch = o.cancel.clone();
+    let mut frames = 0;
+    let err = anonymize_video(&input, &output, &mut fake(), &o, &mut |p| {
+        frames = p.frame;
+        if p.frame == 10 {
+            switch.cancel();
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Cancelled), "{err}");
+    assert!(frames < 20, "{frames} frames after the cancel at 10");
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+}
+
+#[test]
 fn detector_failure_fails_and_leaves_nothing() {
     if !have_ffmpeg() {
         return;
