@@ -1,5 +1,7 @@
 """Frames in memory: detect, mask, Tracker, mask_frames."""
 
+import io
+
 import numpy as np
 import pytest
 
@@ -78,3 +80,56 @@ def test_mask_frames_masks_every_frame_even_when_the_detector_misses(anon, astro
             assert (got[ASTRONAUT_FACE[1]:ASTRONAUT_FACE[3], ASTRONAUT_FACE[0]:ASTRONAUT_FACE[2]] != 0).any()
         else:
             assert region_diff(src, got, ASTRONAUT_FACE) > 40, i
+
+
+def shifted(astronaut, dx):
+    """The portrait moved ``dx`` pixels right, and its face box with it."""
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    return np.roll(astronaut, dx, axis=1), (x0 + dx, y0, x1 + dx, y1)
+
+
+def test_mask_frames_with_a_reader_that_refills_one_buffer(anon, astronaut):
+    # A face moving 20 px a frame, read the way `readinto` from an ffmpeg pipe
+    # or cv2.VideoCapture.read(image=buf) reads: one array, refilled in place
+    # for every frame, and refilled again after each output is taken.
+    moves = [shifted(astronaut, 20 * i) for i in range(12)]
+    raw = io.BytesIO(b"".join(f.tobytes() for f, _ in moves))
+    buf = np.empty_like(astronaut)
+
+    def reader():
+        while raw.readinto(memoryview(buf).cast("B")) == buf.nbytes:
+            yield buf
+
+    out = []
+    for got in blindfold.mask_frames(anon, reader()):
+        assert got is not buf, "a new array, not the caller's buffer"
+        out.append(got)
+    # Checked after the reader has refilled the buffer past every frame.
+    assert len(out) == len(moves)
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    crop = astronaut[y0:y1, x0:x1].astype(int)
+    for i, ((src, face), got) in enumerate(zip(moves, out)):
+        assert region_diff(src, got, face) > 40, f"frame {i}: face not masked"
+        # The face shows nowhere in the frame, at any place it takes in the clip.
+        for _, (a0, b0, a1, b1) in moves:
+            seen = float(np.abs(got[b0:b1, a0:a1].astype(int) - crop).mean())
+            assert seen > 20, f"frame {i}: the face shows at x={a0} ({seen:.1f})"
+        # Below the face (and above a weak false find at y 428), the pixels
+        # are this frame's own.
+        assert region_diff(src, got, (0, 240, 512, 400)) == 0, f"frame {i}: other pixels"
+
+
+def test_mask_and_detect_keep_no_reference_to_the_frame(anon, astronaut):
+    frame = astronaut.copy()
+    boxes = anon.detect(frame)
+    out = anon.mask(frame, boxes)
+    kept = out.copy()
+    frame[:] = 0  # the caller reuses its buffer
+    assert (out == kept).all()
+
+
+def test_mask_frames_refuses_a_tracker_holding_other_frames(anon, astronaut):
+    tracker = blindfold.Tracker(lookahead=2)
+    tracker.push([(10, 10, 50, 50, 0.9)])  # a frame of some other clip
+    with pytest.raises(blindfold.ConfigError, match="tracker of its own"):
+        next(blindfold.mask_frames(anon, [astronaut] * 4, tracker))

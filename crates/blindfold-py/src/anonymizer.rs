@@ -230,7 +230,8 @@ impl Anonymizer {
     }
 
     /// Faces in an ``(H, W, 3)`` RGB uint8 frame, as
-    /// ``[(x0, y0, x1, y1, score), ...]`` in pixels.
+    /// ``[(x0, y0, x1, y1, score), ...]`` in pixels. The frame is read into
+    /// a copy before the GIL is released; no reference to it is kept.
     fn detect(
         &self,
         py: Python<'_>,
@@ -246,7 +247,8 @@ impl Anonymizer {
     /// A copy of ``image`` with a mask drawn over each box (grown and shaped
     /// as this anonymizer's settings say, filled with ``mode`` or its own).
     /// Boxes are sequences starting ``x0, y0, x1, y1`` (detections or
-    /// tracker boxes).
+    /// tracker boxes). ``image`` is read into a copy before the GIL is
+    /// released, and neither changed nor kept.
     #[pyo3(signature = (image, boxes, mode=None))]
     fn mask<'py>(
         &self,

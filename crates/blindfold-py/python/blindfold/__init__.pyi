@@ -20,4 +20,8 @@ from ._blindfold import (
 
 def mask_frames(
     anonymizer: Anonymizer, frames: Iterable[Frame], tracker: Optional[Tracker] = None
-) -> Iterator[Frame]: ...
+) -> Iterator[Frame]:
+    """Masked frames in order, `tracker.lookahead` behind the input, each a new array.
+    Every frame is copied as it is taken, so a reader may refill one buffer for every
+    frame (`readinto`, `cv2.VideoCapture.read(image=buf)`); `lookahead` + 1 copies are
+    held. `tracker` must hold no frames and serve nothing else meanwhile (ConfigError)."""

@@ -103,14 +103,15 @@ class Anonymizer:
         """Anonymise one encoded photo (JPEG, PNG, WebP, TIFF, BMP); raises an Error
         subclass on any failure, and then there are no bytes."""
     def detect(self, image: Frame) -> List[Detection]:
-        """Faces in an (H, W, 3) RGB uint8 frame."""
+        """Faces in an (H, W, 3) RGB uint8 frame (read into a copy; no reference kept)."""
     def mask(
         self,
         image: Frame,
         boxes: Iterable[Sequence[Union[float, int, str]]],
         mode: Optional[Mode] = None,
     ) -> Frame:
-        """A copy of `image` with a mask over each box (sequences starting x0, y0, x1, y1)."""
+        """A new array: `image` with a mask over each box (sequences starting x0, y0, x1,
+        y1). `image` is read once, into a copy, and neither changed nor kept."""
 
 class Tracker:
     """The core's face tracker over a sequence of frames (the CLI's video defaults)."""
@@ -127,7 +128,9 @@ class Tracker:
     def push(
         self, detections: Iterable[Sequence[float]]
     ) -> Optional[Tuple[int, List[TrackedBox]]]:
-        """Add the next frame's detections; returns the frame now final, if any."""
+        """Add the next frame's detections (boxes only, copied; no pixels); returns the
+        frame now final, if any: its index and boxes, for the caller to pair with the
+        frame it pushed under that index."""
     def finish(self) -> List[Tuple[int, List[TrackedBox]]]:
         """The frames still held back, after the last push."""
     @property
