@@ -9,8 +9,12 @@
 //!   its entropy-coded data is walked in full (every block of every scan,
 //!   restart markers in sequence, nothing missing or left over) unless
 //!   [`DecodeOptions::accept_damaged`] is set.
-//! - Animated PNG and WebP and multi-page TIFF: only the first frame or page
-//!   is decoded; [`Decoded::frames`] says how many there were.
+//! - Animated PNG and WebP: only the first frame is decoded. TIFF: only the
+//!   main page, the first not marked as a reduced-resolution copy, which
+//!   must be the largest (else an [`Error::Decode`] says why; see
+//!   `codec/tiff.rs`). [`Decoded::frames`] says how many there were.
+//! - JPEG: the EXIF orientation is the first EXIF block's, as viewers read
+//!   it, when a file has more than one.
 //! - 16-bit images become 8-bit, grey images become RGB, and alpha is kept
 //!   apart in [`Decoded::alpha`].
 //! - JPEG is written baseline with 4:2:0 chroma subsampling; WebP is written
@@ -21,6 +25,7 @@
 mod entropy;
 mod generic;
 mod jpeg;
+mod tiff;
 
 use crate::Error;
 use image::{DynamicImage, GrayImage, RgbImage};
@@ -75,8 +80,9 @@ pub struct Decoded {
     pub icc: Option<Vec<u8>>,
     /// The EXIF orientation that was applied (1 = none).
     pub orientation: u8,
-    /// Frames (animation) or pages (TIFF) in the input; only the first is
-    /// decoded and written.
+    /// Frames (animation) or pages (TIFF, reduced copies included) in the
+    /// input; only one is decoded and written (the first frame, the main
+    /// page).
     pub frames: u32,
     /// What was wrong with the data, when it was damaged and
     /// [`DecodeOptions::accept_damaged`] let it through.

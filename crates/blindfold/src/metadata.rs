@@ -2,7 +2,7 @@
 //! was removed from the input, and to check that the output carries none.
 //!
 //! [`scan`] walks the container (JPEG segments, PNG chunks, WebP RIFF chunks,
-//! the first TIFF directory) and parses EXIF blocks with `kamadak-exif`. It
+//! every TIFF directory) and parses EXIF blocks with `kamadak-exif`. It
 //! never panics and never fails: unreadable parts are reported as present
 //! rather than skipped, so a check on an output fails closed.
 
@@ -10,7 +10,7 @@ mod exif;
 pub(crate) mod jpeg;
 pub(crate) mod png;
 pub(crate) mod riff;
-mod tiff;
+pub(crate) mod tiff;
 
 use crate::codec::Format;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Found {
     /// An EXIF block of any kind (also camera make, model and software tags
-    /// in a TIFF file's first directory).
+    /// in a TIFF file's directories).
     pub exif: bool,
     /// GPS position tags inside EXIF.
     pub gps: bool,

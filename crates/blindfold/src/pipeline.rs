@@ -69,7 +69,7 @@ pub struct Outcome {
     /// What became of the input's colour profile.
     pub icc: IccAction,
     /// Animation frames or TIFF pages of the input that were not written
-    /// (only the first is).
+    /// (only the first frame or the main page is).
     pub frames_dropped: u32,
     /// The damage let through by [`DecodeOptions::accept_damaged`], if any.
     pub damaged: Option<String>,

@@ -237,3 +237,50 @@ pub fn red_squares(w: u32, h: u32, faces: &[(u32, u32, u32)]) -> RgbImage {
     }
     img
 }
+
+/// A little-endian, uncompressed RGB TIFF with one directory per page, in
+/// file order, each page `(pixels, NewSubfileType)`. Tag 254 is written when
+/// not 0 (bit 0: a reduced-resolution copy), as tifffile writes a page with
+/// `subfiletype=1`.
+pub fn tiff_pages(pages: &[(&RgbImage, u32)]) -> Vec<u8> {
+    let mut out = b"II*\0\0\0\0\0".to_vec();
+    // Where the offset of the next directory goes: the header's, then each
+    // directory's last field.
+    let mut link = 4;
+    for (img, subfile) in pages {
+        let (w, h) = img.dimensions();
+        let strip = out.len() as u32;
+        out.extend_from_slice(img.as_raw());
+        out.resize((out.len() + 1) & !1, 0);
+        let bits = out.len() as u32;
+        out.extend_from_slice(&[8, 0, 8, 0, 8, 0]);
+        let ifd = out.len() as u32;
+        out[link..link + 4].copy_from_slice(&ifd.to_le_bytes());
+        // (tag, type: 3 SHORT or 4 LONG, count, value or offset)
+        let mut entries = vec![
+            (256u16, 4u16, 1u32, w),
+            (257, 4, 1, h),
+            (258, 3, 3, bits),
+            (259, 3, 1, 1),
+            (262, 3, 1, 2),
+            (273, 4, 1, strip),
+            (277, 3, 1, 3),
+            (278, 4, 1, h),
+            (279, 4, 1, w * h * 3),
+            (284, 3, 1, 1),
+        ];
+        if *subfile != 0 {
+            entries.insert(0, (254, 4, 1, *subfile));
+        }
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        for (tag, typ, count, value) in entries {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&typ.to_le_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        link = out.len();
+        out.extend_from_slice(&[0; 4]);
+    }
+    out
+}

@@ -137,3 +137,24 @@ fn a_jpeg_cut_and_closed_again_fails_unless_damage_is_accepted() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(json_lines(&out)[0]["damaged"].is_string());
 }
+
+#[test]
+fn a_tiff_with_no_clear_main_page_fails_and_says_why() {
+    // A small page first, not flagged as a reduced copy, then a larger one:
+    // which one a viewer shows as the picture cannot be known.
+    let dir = tempdir();
+    let mut full = canvas(640, 480);
+    paste_face(&mut full, 100.0, 200.0, 150.0);
+    let small = image::imageops::resize(&full, 160, 120, image::imageops::FilterType::Triangle);
+    let tiff = blindfold::testing::tiff_pages(&[(&small, 0), (&full, 0)]);
+    let input = put(dir.path(), "pages.tif", &tiff);
+    let out = run(blindfold().arg(&input));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pages.tif") && err.contains("640x480"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("pages.anon.tif").exists());
+}

@@ -260,3 +260,83 @@ fn ort_cuda_without_a_gpu_build_fails_clearly_and_writes_nothing() {
     assert!(err.contains("CUDA"), "{}", text(&out));
     assert!(!dir.path().join("out/p.jpg").exists(), "{}", text(&out));
 }
+
+/// Mean difference per channel between two images of one size, away from
+/// the reported masks (16 px margin).
+fn diff_outside_masks(a: &image::RgbImage, b: &image::RgbImage, rep: &serde_json::Value) -> f64 {
+    let masks: Vec<blindfold::anonymize::Mask> = rep["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::from_value(f["mask"].clone()).unwrap())
+        .collect();
+    let (mut diff, mut n) = (0u64, 0u64);
+    for (x, y, p) in a.enumerate_pixels() {
+        let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+        let near = masks.iter().any(|m| {
+            let r = m.bbox;
+            px > r.x0 - 16.0 && px < r.x1 + 16.0 && py > r.y0 - 16.0 && py < r.y1 + 16.0
+        });
+        if !near {
+            let q = b.get_pixel(x, y);
+            diff += (0..3).map(|c| p[c].abs_diff(q[c]) as u64).sum::<u64>();
+            n += 3;
+        }
+    }
+    diff as f64 / n as f64
+}
+
+#[test]
+fn a_jpeg_with_two_exif_blocks_is_turned_by_the_first_as_viewers_do() {
+    // Orientation 8 in the first EXIF block, 6 in the second: exiftool,
+    // Pillow and browsers read the first; turning by the second gives a
+    // picture upside down from what the user saw.
+    let dir = tempdir();
+    let mut upright = canvas(480, 640);
+    let face = paste_face(&mut upright, 120.0, 180.0, 200.0);
+    // Stored turned 90 degrees clockwise; 8 says "turn 90 counter-clockwise".
+    let stored = image::imageops::rotate90(&upright);
+    let bytes = with_exif(&with_exif(&jpeg(&stored), 6), 8);
+    let input = put(dir.path(), "twice.jpg", &bytes);
+    let out = run(blindfold().arg("--json").arg(&input));
+    assert!(out.status.success(), "{}", text(&out));
+    let rep = &json_lines(&out)[0];
+    assert_eq!(rep["orientation"], 8, "{rep}");
+    assert!(coverage(face, rep) >= 0.95, "{rep}");
+    // The input as a viewer shows it: its pixels turned by the first block.
+    let seen = image::imageops::rotate270(&image::load_from_memory(&bytes).unwrap().to_rgb8());
+    let written = image::open(dir.path().join("twice.anon.jpg"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(written.dimensions(), seen.dimensions());
+    let d = diff_outside_masks(&written, &seen, rep);
+    assert!(d < 3.0, "output differs from the input as shown by {d:.1}");
+}
+
+#[test]
+fn a_tiff_whose_first_page_is_a_reduced_copy_is_written_whole() {
+    // As tifffile writes it (tiff_thumbfirst.tif): IFD0 a quarter-size copy
+    // flagged reduced-resolution, IFD1 the full picture. Only the copy used
+    // to come out.
+    let dir = tempdir();
+    let mut full = canvas(900, 640);
+    let face = paste_face(&mut full, 120.0, 380.0, 200.0);
+    let copy = image::imageops::resize(&full, 225, 160, image::imageops::FilterType::Triangle);
+    let tiff = blindfold::testing::tiff_pages(&[(&copy, 1), (&full, 0)]);
+    let input = put(dir.path(), "thumbfirst.tif", &tiff);
+    let out = run(blindfold().arg("--json").arg(&input));
+    assert!(out.status.success(), "{}", text(&out));
+    let rep = &json_lines(&out)[0];
+    assert_eq!(
+        (rep["width"].as_u64(), rep["height"].as_u64()),
+        (Some(900), Some(640)),
+        "{rep}"
+    );
+    assert_eq!(rep["frames_dropped"], 1, "{rep}");
+    assert!(coverage(face, rep) >= 0.95, "{rep}");
+    let written = image::open(dir.path().join("thumbfirst.anon.tif"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(written.dimensions(), (900, 640));
+    assert_eq!(diff_outside_masks(&written, &full, rep), 0.0);
+}

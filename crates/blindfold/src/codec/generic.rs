@@ -45,6 +45,8 @@ pub(super) fn decode(bytes: &[u8], format: Format, opts: &DecodeOptions) -> Resu
         // The TIFF decoder reads tags under the tiff crate's own limits until
         // it is given ours; with ours, image 0.25.10 loses the ICC profile
         // (its tag read is held to the pixel buffer's size).
+        let main = super::tiff::main_page(bytes)?;
+        let bytes = main.as_deref().unwrap_or(bytes);
         let dec = TiffDecoder::new(Cursor::new(bytes)).map_err(decode_err)?;
         return finish(dec, limits, opts);
     }

@@ -3,7 +3,7 @@
 use super::entropy;
 use super::{DecodeOptions, EncodeOptions, Raw, alloc_budget, check_pixels, orient};
 use crate::Error;
-use crate::metadata::jpeg::walk;
+use crate::metadata::jpeg::{Walk, walk};
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbImage};
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
@@ -66,9 +66,8 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         )));
     }
     let icc = dec.icc_profile();
-    let orientation = dec
-        .exif()
-        .and_then(|e| Orientation::from_exif_chunk(e))
+    let orientation = first_exif(&walked)
+        .and_then(Orientation::from_exif_chunk)
         .map_or(1, Orientation::to_exif);
     let rgb = RgbImage::from_raw(w, h, pixels)
         .ok_or_else(|| Error::Decode("JPEG decoder returned a short buffer".into()))?;
@@ -80,6 +79,17 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         orientation,
         damaged,
     })
+}
+
+/// The TIFF data of the first APP1 EXIF block. zune-jpeg keeps the last
+/// one; viewers (browsers, Pillow, exiftool) read the first, so a file with
+/// two that disagree would come out turned from what the user saw.
+fn first_exif<'a>(walked: &Walk<'a>) -> Option<&'a [u8]> {
+    walked
+        .segments
+        .iter()
+        .find(|s| s.marker == 0xE1 && s.data.starts_with(b"Exif\0"))
+        .and_then(|s| s.data.get(6..))
 }
 
 /// Encode baseline JPEG, 4:2:0 chroma subsampling (nearest sample: about 15%

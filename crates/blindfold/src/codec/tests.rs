@@ -230,6 +230,21 @@ fn jpeg_orientation_6_is_applied() {
 }
 
 #[test]
+fn jpeg_with_two_exif_blocks_takes_the_first_as_viewers_do() {
+    let exif = |o: u16| {
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&testdata::exif_tiff(o, false));
+        testdata::segment(0xE1, &app1)
+    };
+    let jpeg = testdata::jpeg_with(&enc(&halves(), Format::Jpeg), &[exif(8), exif(6)]);
+    let d = dec(&jpeg).unwrap();
+    assert_eq!(d.orientation, 8);
+    // Turned 90 degrees counter-clockwise: the left (red) half is at the bottom.
+    let bottom = d.image.get_pixel(8, 27).0;
+    assert!(bottom[0] > 200 && bottom[2] < 60, "{bottom:?}");
+}
+
+#[test]
 fn png_orientation_6_is_applied_exactly() {
     let png = testdata::png_with(
         &enc(&halves(), Format::Png),
