@@ -1,10 +1,12 @@
 //! The audit of a video that should already be anonymised (`blindfold
-//! verify`): streams and tags that can identify a place or a person, and
-//! faces left in the frames, checked on frames sampled at a fixed interval.
+//! verify`): streams, tags, chapter titles and XMP that can identify a place
+//! or a person, and faces left in the frames of every video stream, checked
+//! on frames sampled at a fixed interval.
 
 use crate::error::{ErrorKind, VideoError};
 use crate::ffmpeg::{self, Tool};
-use crate::verify::bad_tags;
+use crate::probe::ffprobe_json;
+use crate::verify::all_bad_tags;
 use blindfold::audit::{Candidate, audit_picture};
 use blindfold::detect::FaceDetector;
 use blindfold::image::RgbImage;
@@ -32,8 +34,9 @@ pub struct VideoAudit {
     pub clean: bool,
 }
 
-/// Audit `path`: its streams and tags, and faces in one frame every
-/// `every_s` seconds (and the first frame) found by `detector`.
+/// Audit `path`: its streams, tags and chapters, and faces in the first
+/// frame and one frame every `every_s` seconds of each video stream, found by
+/// `detector`.
 pub fn audit_video(
     path: &Path,
     detector: &mut dyn FaceDetector,
@@ -45,55 +48,32 @@ pub fn audit_video(
             "the frame interval must be positive".into(),
         )));
     }
-    let probe = probe_json(path).map_err(fail)?;
+    let probe = ffprobe_json(path).map_err(fail)?;
     let (streams, tags) = findings(&probe);
-    let (w, h) =
-        upright_size(&probe).ok_or_else(|| fail(ErrorKind::Probe("no video stream".into())))?;
-    let mut child = ffmpeg::command(Tool::Ffmpeg)
-        .args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", "0:v:0", "-an", "-sn", "-dn"])
-        .args(["-vf", &format!("fps=1/{every_s}:round=down")])
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(ffmpeg::spawn_error(Tool::Ffmpeg, e)))?;
-    let mut out = child.stdout.take().expect("stdout is piped");
-    let (mut faces, mut masked) = (Vec::new(), Vec::new());
-    let mut frames = 0u64;
-    let mut buf = vec![0u8; w as usize * h as usize * 3];
-    let res = loop {
-        match out.read_exact(&mut buf) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break Ok(()),
-            Err(e) => break Err(ErrorKind::Io(e)),
-        }
-        let img = RgbImage::from_raw(w, h, buf.clone()).expect("buffer has the frame's size");
-        let view = format!("frame {frames}");
-        if let Err(source) = audit_picture(&img, &view, detector, &mut faces, &mut masked) {
-            break Err(ErrorKind::Detect {
-                frame: frames,
-                source,
-            });
-        }
-        frames += 1;
-    };
-    if res.is_err() {
-        let _ = child.kill();
+    let videos: Vec<&Value> = probe["streams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["codec_type"] == "video")
+        .collect();
+    if videos.is_empty() {
+        return Err(fail(ErrorKind::Probe("no video stream".into())));
     }
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
+    let mut sampled = Sampled::default();
+    for s in &videos {
+        let label = match videos.len() {
+            1 => String::new(),
+            _ => format!("stream {} ", s["index"]),
+        };
+        sampled
+            .stream(path, s, every_s, &label, detector)
+            .map_err(fail)?;
     }
-    let status = child.wait().map_err(|e| fail(ErrorKind::Io(e)))?;
-    res.map_err(fail)?;
-    if !status.success() || !err.trim().is_empty() {
-        return Err(fail(ErrorKind::Decode(ffmpeg::tail(err.as_bytes()))));
-    }
-    if frames == 0 {
-        return Err(fail(ErrorKind::Decode("no frame could be read".into())));
-    }
+    let Sampled {
+        frames,
+        faces,
+        masked,
+    } = sampled;
     let clean = streams.is_empty() && tags.is_empty() && faces.is_empty();
     Ok(VideoAudit {
         streams,
@@ -105,20 +85,83 @@ pub fn audit_video(
     })
 }
 
-fn probe_json(path: &Path) -> Result<Value, ErrorKind> {
-    let out = ffmpeg::command(Tool::Ffprobe)
-        .args(["-v", "error", "-print_format", "json"])
-        .args(["-show_format", "-show_streams"])
-        .arg(path)
-        .output()
-        .map_err(|e| ffmpeg::spawn_error(Tool::Ffprobe, e))?;
-    if !out.status.success() {
-        return Err(ErrorKind::Probe(ffmpeg::tail(&out.stderr)));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| ErrorKind::Probe(e.to_string()))
+/// The frames looked at so far and what was seen in them.
+#[derive(Default)]
+struct Sampled {
+    frames: u64,
+    faces: Vec<Candidate>,
+    masked: Vec<Candidate>,
 }
 
-/// Streams and tags that should not be in an anonymised video.
+impl Sampled {
+    /// Look at the first frame of video stream `s` and then the first frame
+    /// `every_s` seconds or more after the last one looked at (so a one-frame
+    /// video is read too); views are named `{label}frame N`.
+    fn stream(
+        &mut self,
+        path: &Path,
+        s: &Value,
+        every_s: f64,
+        label: &str,
+        detector: &mut dyn FaceDetector,
+    ) -> Result<(), ErrorKind> {
+        let (w, h) =
+            upright_size(s).ok_or(ErrorKind::Probe("a video stream has no size".into()))?;
+        let index = s["index"]
+            .as_u64()
+            .ok_or(ErrorKind::Probe("a stream has no index".into()))?;
+        let select = format!("select='isnan(prev_selected_t)+gte(t-prev_selected_t,{every_s})'");
+        let mut child = ffmpeg::command(Tool::Ffmpeg)
+            .args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
+            .arg(path)
+            .args(["-map", &format!("0:{index}"), "-an", "-sn", "-dn"])
+            .args(["-vf", &select, "-vsync", "passthrough"])
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| ffmpeg::spawn_error(Tool::Ffmpeg, e))?;
+        let mut out = child.stdout.take().expect("stdout is piped");
+        let mut buf = vec![0u8; w as usize * h as usize * 3];
+        let mut n = 0u64;
+        let res = loop {
+            match out.read_exact(&mut buf) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break Ok(()),
+                Err(e) => break Err(ErrorKind::Io(e)),
+            }
+            let img = RgbImage::from_raw(w, h, buf.clone()).expect("buffer has the frame's size");
+            let view = format!("{label}frame {n}");
+            if let Err(source) =
+                audit_picture(&img, &view, detector, &mut self.faces, &mut self.masked)
+            {
+                break Err(ErrorKind::Detect { frame: n, source });
+            }
+            n += 1;
+        };
+        if res.is_err() {
+            let _ = child.kill();
+        }
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        let status = child.wait()?;
+        res?;
+        if !status.success() || !err.trim().is_empty() {
+            return Err(ErrorKind::Decode(ffmpeg::tail(err.as_bytes())));
+        }
+        if n == 0 {
+            return Err(ErrorKind::Decode(format!(
+                "no frame of stream {index} could be read"
+            )));
+        }
+        self.frames += n;
+        Ok(())
+    }
+}
+
+/// Streams, tags and chapter tags that should not be in an anonymised video.
 fn findings(v: &Value) -> (Vec<String>, Vec<String>) {
     let streams = v["streams"].as_array().cloned().unwrap_or_default();
     let mut bad = Vec::new();
@@ -135,19 +178,11 @@ fn findings(v: &Value) -> (Vec<String>, Vec<String>) {
             other => bad.push(format!("stream {i}: {other}")),
         }
     }
-    let mut tags = bad_tags(&v["format"]["tags"], "format");
-    for (i, s) in streams.iter().enumerate() {
-        tags.extend(bad_tags(&s["tags"], &format!("stream {i}")));
-    }
-    (bad, tags)
+    (bad, all_bad_tags(v))
 }
 
-/// The first video stream's size as ffmpeg decodes it (rotation applied).
-fn upright_size(v: &Value) -> Option<(u32, u32)> {
-    let s = v["streams"]
-        .as_array()?
-        .iter()
-        .find(|s| s["codec_type"] == "video")?;
+/// A video stream's size as ffmpeg decodes it (rotation applied).
+fn upright_size(s: &Value) -> Option<(u32, u32)> {
     let (w, h) = (s["width"].as_u64()? as u32, s["height"].as_u64()? as u32);
     let rotated = s["side_data_list"].as_array().is_some_and(|l| {
         l.iter().any(|d| {
@@ -187,7 +222,18 @@ mod tests {
             ]
         );
         assert_eq!(tags, ["format: location", "stream 3: handler_name"]);
-        assert_eq!(upright_size(&v), Some((320, 240)));
+        assert_eq!(upright_size(&v["streams"][0]), Some((320, 240)));
+    }
+
+    #[test]
+    fn xmp_and_chapter_titles_are_findings() {
+        let v: Value = serde_json::from_str(
+            r#"{"streams":[{"codec_type":"video","width":320,"height":240}],
+             "chapters":[{"id":1,"tags":{"title":"Anna Schmidt, 12 Rue de Rivoli"}}],
+             "format":{"tags":{"major_brand":"isom","xmp":"<x:xmpmeta/>"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(findings(&v).1, ["format: xmp", "chapter 0: title"]);
     }
 
     #[test]
@@ -201,6 +247,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(findings(&v), (vec![], vec![]));
-        assert_eq!(upright_size(&v), Some((240, 320)));
+        assert_eq!(upright_size(&v["streams"][0]), Some((240, 320)));
     }
 }

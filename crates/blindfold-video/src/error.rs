@@ -33,6 +33,11 @@ pub enum ErrorKind {
         /// The detector's error.
         source: blindfold::Error,
     },
+    /// The constant-rate frames would far outnumber the frames in the file
+    /// (hours between two frames' timestamps): refused before decoding, or as
+    /// soon as the decoder goes past the limit.
+    #[error("too many frames: {0}; no output was written")]
+    TooManyFrames(String),
     /// Encoding or writing the output failed.
     #[error("encoding failed: {0}")]
     Encode(String),

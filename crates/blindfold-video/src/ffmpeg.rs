@@ -253,6 +253,9 @@ pub fn decoder(input: &Path, info: &MediaInfo) -> Command {
 /// What the encoder does with the other streams.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StreamPlan {
+    /// Other video streams not written (cover art, thumbnails, other angles):
+    /// only the picture a player shows is.
+    pub video_dropped: usize,
     /// Audio streams copied unchanged.
     pub audio_copied: usize,
     /// Audio streams re-encoded to AAC because the container cannot hold them.
@@ -288,7 +291,10 @@ pub fn encoder(
     tmp: &Path,
 ) -> (Command, StreamPlan) {
     let mut c = command(Tool::Ffmpeg);
-    let mut plan = StreamPlan::default();
+    let mut plan = StreamPlan {
+        video_dropped: info.other_video.len(),
+        ..StreamPlan::default()
+    };
     c.args(["-nostdin", "-hide_banner", "-v", "error", "-y"])
         .args(["-f", "rawvideo", "-pix_fmt", "rgb24"])
         .args(["-s", &format!("{}x{}", info.width, info.height)])

@@ -8,7 +8,8 @@
 //! RGB frames go through pipes. See [`anonymize_video`].
 //!
 //! - [`track`]: the tracker (pure logic, no ffmpeg).
-//! - `probe`: what ffprobe says about an input.
+//! - `probe`: what ffprobe says about an input, and which video stream is the picture.
+//! - `frames`: how many frames a video must and may give.
 //! - `ffmpeg`: the command lines and child processes.
 //! - `children`: every ffmpeg started, so a signal handler can stop them
 //!   ([`stop_ffmpeg_children`]).
@@ -40,6 +41,7 @@ mod cancel;
 mod children;
 pub mod error;
 mod ffmpeg;
+mod frames;
 mod probe;
 mod report;
 mod run;

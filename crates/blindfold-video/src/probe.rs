@@ -1,5 +1,6 @@
-//! What ffprobe says about an input: the video stream to anonymise, its
-//! upright size, rotation and frame rate, and the audio and subtitle streams.
+//! What ffprobe says about an input: the video stream to anonymise (the one
+//! a player shows), its upright size, rotation, frame rate and frame count,
+//! and the audio and subtitle streams.
 
 use crate::error::ErrorKind;
 use crate::ffmpeg;
@@ -49,8 +50,11 @@ pub struct OtherStream {
 /// The parts of an input that the pipeline needs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MediaInfo {
-    /// ffmpeg's index of the video stream used (the first that is not cover art).
+    /// ffmpeg's index of the video stream used: the one a player shows (see
+    /// [`main_video`]).
     pub video_index: usize,
+    /// The other video streams, not written: cover art, thumbnails, other angles.
+    pub other_video: Vec<usize>,
     /// Video codec name.
     pub video_codec: String,
     /// Width of the upright frames (after rotation).
@@ -64,10 +68,17 @@ pub struct MediaInfo {
     /// True when the input's timestamps are not evenly spaced (`r_frame_rate`
     /// differs from `avg_frame_rate`); such inputs are converted to `rate`.
     pub vfr: bool,
-    /// Frame count from the container header, if it has one.
+    /// Frame count from the container header, if it has one. It counts the
+    /// frames that an edit list skips too.
     pub header_frames: Option<u64>,
-    /// Duration of the video stream (or the file) in seconds.
+    /// Video packets (frames) the demuxer really delivers, counted by ffprobe
+    /// reading the whole file; `None` when not counted.
+    pub packets: Option<u64>,
+    /// How long the video stream plays, in seconds: the stream's duration
+    /// (after an edit list), else its `DURATION` tag (Matroska), else the file's.
     pub duration: Option<f64>,
+    /// True when `duration` is the stream's own, not the whole file's.
+    pub stream_duration: bool,
     /// Audio streams.
     pub audio: Vec<OtherStream>,
     /// Subtitle streams.
@@ -75,47 +86,44 @@ pub struct MediaInfo {
 }
 
 impl MediaInfo {
-    /// Best guess of the number of frames the decoder will deliver.
+    /// The number of frames the decoder should deliver: the duration at
+    /// `rate`, else the frames in the file.
     pub fn expected_frames(&self) -> Option<u64> {
-        match (self.vfr, self.header_frames, self.duration) {
-            (false, Some(n), _) => Some(n),
-            (_, _, Some(d)) => Some((d * self.rate.fps()).round() as u64),
-            (true, Some(n), None) => Some(n),
-            _ => None,
+        match self.duration {
+            Some(d) => Some((d * self.rate.fps()).round() as u64),
+            None => self.packets.or(self.header_frames),
         }
     }
 }
 
-/// Run ffprobe on `path`.
-pub fn probe(path: &Path) -> Result<MediaInfo, ErrorKind> {
+/// Run ffprobe on `path`: streams (with their packets counted, which reads
+/// the whole file), format, chapters, and the XMP packet of an MP4/MOV as the
+/// format tag `xmp`.
+pub fn ffprobe_json(path: &Path) -> Result<Value, ErrorKind> {
     let out = ffmpeg::command(ffmpeg::Tool::Ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
+        .args(["-v", "error", "-count_packets", "-export_xmp", "1"])
+        .args(["-print_format", "json"])
+        .args(["-show_format", "-show_streams", "-show_chapters"])
         .arg(path)
         .output()
         .map_err(|e| ffmpeg::spawn_error(ffmpeg::Tool::Ffprobe, e))?;
     if !out.status.success() {
         return Err(ErrorKind::Probe(ffmpeg::tail(&out.stderr)));
     }
-    let json = String::from_utf8_lossy(&out.stdout);
-    parse(&json).map_err(ErrorKind::Probe)
+    serde_json::from_slice(&out.stdout).map_err(|e| ErrorKind::Probe(e.to_string()))
 }
 
-/// Parse ffprobe's `-show_format -show_streams` JSON.
-pub fn parse(json: &str) -> Result<MediaInfo, String> {
-    let v: Value = serde_json::from_str(json).map_err(|e| format!("bad ffprobe output: {e}"))?;
+/// Run ffprobe on `path`.
+pub fn probe(path: &Path) -> Result<MediaInfo, ErrorKind> {
+    parse(&ffprobe_json(path)?).map_err(ErrorKind::Probe)
+}
+
+/// Parse ffprobe's `-show_format -show_streams` JSON (with `-count_packets`
+/// for the packet counts).
+pub fn parse(v: &Value) -> Result<MediaInfo, String> {
     let streams = v["streams"].as_array().cloned().unwrap_or_default();
     let kind = |s: &Value| s["codec_type"].as_str().unwrap_or("").to_string();
-    let video = streams
-        .iter()
-        .find(|s| kind(s) == "video" && s["disposition"]["attached_pic"].as_i64() != Some(1))
-        .ok_or("no video stream")?;
+    let (video, other_video) = main_video(&streams)?;
     let dim = |k: &str| video[k].as_u64().filter(|&d| d > 0 && d <= 65_536);
     let (w, h) = match (dim("width"), dim("height")) {
         (Some(w), Some(h)) => (w as u32, h as u32),
@@ -144,11 +152,9 @@ pub fn parse(json: &str) -> Result<MediaInfo, String> {
             .and_then(|s| s.parse::<f64>().ok())
             .filter(|d| d.is_finite() && *d > 0.0)
     };
-    let duration = num(&video["duration"]).or_else(|| num(&v["format"]["duration"]));
-    let header_frames = video["nb_frames"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .filter(|&n| n > 0);
+    let own = num(&video["duration"]).or_else(|| tag_duration(&video["tags"]));
+    let duration = own.or_else(|| num(&v["format"]["duration"]));
+    let count = |k: &str| video[k].as_str().and_then(|s| s.parse::<u64>().ok());
     let others = |k: &str| -> Vec<OtherStream> {
         streams
             .iter()
@@ -167,6 +173,7 @@ pub fn parse(json: &str) -> Result<MediaInfo, String> {
     };
     Ok(MediaInfo {
         video_index: video["index"].as_u64().ok_or("video stream has no index")? as usize,
+        other_video,
         video_codec: video["codec_name"]
             .as_str()
             .unwrap_or("unknown")
@@ -176,11 +183,111 @@ pub fn parse(json: &str) -> Result<MediaInfo, String> {
         rotation,
         rate,
         vfr,
-        header_frames,
+        header_frames: count("nb_frames").filter(|&n| n > 0),
+        packets: count("nb_read_packets"),
         duration,
+        stream_duration: own.is_some(),
         audio: others("audio"),
         subtitles: others("subtitle"),
     })
+}
+
+/// Choose the video stream a player shows, and list the other video streams.
+///
+/// Cover art and thumbnails are never it: streams flagged `attached_pic` or
+/// `timed_thumbnails`, and a stream of one picture beside a stream with more
+/// (Matroska stores cover art as a one-frame video track without the flag).
+/// Of the rest, the one marked default, which must also be the largest; with
+/// none marked default (or several), the largest of them. When the default is
+/// not the largest, or two are equally large, which picture a viewer sees is
+/// not known: an error, so that no smaller or other picture is written.
+pub fn main_video(streams: &[Value]) -> Result<(&Value, Vec<usize>), String> {
+    let videos: Vec<&Value> = streams
+        .iter()
+        .filter(|s| s["codec_type"] == "video")
+        .collect();
+    let flag = |s: &Value, k: &str| s["disposition"][k].as_i64() == Some(1);
+    let packets = |s: &Value| {
+        s["nb_read_packets"]
+            .as_str()
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    let mut moving: Vec<&Value> = videos
+        .iter()
+        .copied()
+        .filter(|s| !flag(s, "attached_pic") && !flag(s, "timed_thumbnails"))
+        .collect();
+    if moving.is_empty() {
+        return Err(match videos.is_empty() {
+            true => "no video stream".into(),
+            false => "no video stream, only cover art".into(),
+        });
+    }
+    if moving.iter().any(|s| packets(s).is_none_or(|n| n > 1)) {
+        moving.retain(|s| packets(s).is_none_or(|n| n > 1));
+    }
+    let area = |s: &Value| s["width"].as_u64().unwrap_or(0) * s["height"].as_u64().unwrap_or(0);
+    let name = |s: &Value| {
+        format!(
+            "stream {} ({}x{})",
+            s["index"],
+            s["width"].as_u64().unwrap_or(0),
+            s["height"].as_u64().unwrap_or(0)
+        )
+    };
+    let defaults: Vec<&Value> = moving
+        .iter()
+        .copied()
+        .filter(|s| flag(s, "default"))
+        .collect();
+    let pool = if defaults.is_empty() {
+        &moving
+    } else {
+        &defaults
+    };
+    let best = *pool.iter().max_by_key(|s| area(s)).expect("not empty");
+    let unknown = "which one a player shows is not known";
+    if let Some(larger) = moving.iter().find(|s| area(s) > area(best)) {
+        return Err(format!(
+            "{} is marked default but {} is larger: {unknown}",
+            name(best),
+            name(larger)
+        ));
+    }
+    if let Some(twin) = pool
+        .iter()
+        .find(|s| !std::ptr::eq(**s, best) && area(s) == area(best))
+    {
+        let marked = if defaults.len() > 1 {
+            "both"
+        } else {
+            "neither"
+        };
+        return Err(format!(
+            "{} and {} are as large and {marked} marked default: {unknown}",
+            name(best),
+            name(twin)
+        ));
+    }
+    let others = videos
+        .iter()
+        .filter(|s| !std::ptr::eq(**s, best))
+        .filter_map(|s| s["index"].as_u64().map(|i| i as usize))
+        .collect();
+    Ok((best, others))
+}
+
+/// Matroska's per-stream `DURATION` tag, `HH:MM:SS.nnnnnnnnn`, in seconds.
+fn tag_duration(tags: &Value) -> Option<f64> {
+    let (_, v) = tags
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("duration"))?;
+    let mut secs = 0.0;
+    for part in v.as_str()?.split(':') {
+        secs = secs * 60.0 + part.trim().parse::<f64>().ok()?;
+    }
+    (secs.is_finite() && secs > 0.0).then_some(secs)
 }
 
 /// Rotation in degrees 0..360 (multiples of 90) from the display matrix side
@@ -216,10 +323,15 @@ mod tests {
       {"index":3,"codec_name":"bin_data","codec_type":"data"}],
      "format":{"duration":"10.02"}}"#;
 
+    fn parsed(json: &str) -> Result<MediaInfo, String> {
+        parse(&serde_json::from_str(json).unwrap())
+    }
+
     #[test]
     fn parses_phone_video() {
-        let m = parse(PHONE).unwrap();
+        let m = parsed(PHONE).unwrap();
         assert_eq!(m.video_index, 0);
+        assert_eq!(m.other_video, [2]);
         assert_eq!((m.width, m.height, m.rotation), (1080, 1920, 270));
         assert!(m.vfr);
         assert_eq!(m.rate, Rate { num: 30, den: 1 });
@@ -232,9 +344,68 @@ mod tests {
     #[test]
     fn skips_cover_art_and_rejects_audio_only() {
         let cover_first = PHONE.replacen("\"index\":0,", "\"index\":9,", 1);
-        assert_eq!(parse(&cover_first).unwrap().video_index, 9);
+        assert_eq!(parsed(&cover_first).unwrap().video_index, 9);
         let audio_only = r#"{"streams":[{"index":0,"codec_type":"audio"}],"format":{}}"#;
-        assert!(parse(audio_only).unwrap_err().contains("no video"));
+        assert!(parsed(audio_only).unwrap_err().contains("no video"));
+    }
+
+    /// A video stream: index, size, packets, default flag.
+    fn video(i: u32, w: u32, h: u32, packets: u32, default: u8) -> String {
+        format!(
+            r#"{{"index":{i},"codec_type":"video","width":{w},"height":{h},
+               "r_frame_rate":"10/1","avg_frame_rate":"10/1","nb_read_packets":"{packets}",
+               "disposition":{{"default":{default},"attached_pic":0}}}}"#
+        )
+    }
+
+    fn chosen(videos: &[String]) -> Result<usize, String> {
+        let json = format!(r#"{{"streams":[{}],"format":{{}}}}"#, videos.join(","));
+        parsed(&json).map(|m| m.video_index)
+    }
+
+    #[test]
+    fn the_main_stream_is_the_default_and_largest_and_not_a_still() {
+        // A small grey stream first, the real picture (default) second.
+        assert_eq!(
+            chosen(&[video(0, 160, 90, 30, 0), video(1, 640, 360, 30, 1)]),
+            Ok(1)
+        );
+        // Matroska cover art: one picture, not flagged, larger than the video.
+        assert_eq!(
+            chosen(&[video(0, 900, 900, 1, 0), video(1, 640, 360, 30, 1)]),
+            Ok(1)
+        );
+        // None marked default: the largest.
+        assert_eq!(
+            chosen(&[video(0, 160, 90, 30, 0), video(1, 640, 360, 30, 0)]),
+            Ok(1)
+        );
+        // A one-frame video on its own is the video.
+        assert_eq!(chosen(&[video(0, 640, 360, 1, 1)]), Ok(0));
+    }
+
+    #[test]
+    fn an_unknown_main_stream_fails() {
+        let smaller_default = chosen(&[video(0, 160, 90, 30, 1), video(1, 640, 360, 30, 0)]);
+        let err = smaller_default.unwrap_err();
+        assert!(
+            err.contains("stream 0 (160x90) is marked default but stream 1 (640x360) is larger"),
+            "{err}"
+        );
+        let twins = chosen(&[video(0, 640, 360, 30, 1), video(1, 640, 360, 30, 1)]);
+        assert!(twins.unwrap_err().contains("not known"));
+    }
+
+    #[test]
+    fn durations_come_from_the_stream_then_its_tag_then_the_file() {
+        let mkv = r#"{"streams":[{"index":0,"codec_type":"video","width":64,"height":64,
+            "r_frame_rate":"10/1","avg_frame_rate":"10/1","nb_read_packets":"4",
+            "tags":{"DURATION":"06:00:00.100000000"}}],"format":{"duration":"99"}}"#;
+        let m = parsed(mkv).unwrap();
+        assert_eq!((m.duration, m.stream_duration), (Some(21600.1), true));
+        assert_eq!((m.packets, m.expected_frames()), (Some(4), Some(216_001)));
+        let no_tag = mkv.replace("DURATION", "title");
+        assert_eq!(parsed(&no_tag).unwrap().duration, Some(99.0));
     }
 
     #[test]

@@ -25,6 +25,7 @@
 use crate::VideoOptions;
 use crate::error::{ErrorKind, VideoError};
 use crate::ffmpeg::{self, Container, EncodeArgs, Proc, Tool};
+use crate::frames;
 use crate::probe::{self, MediaInfo};
 use crate::report::{OutputInfo, Progress, VideoReport, VideoTimings};
 use crate::scratch::Scratch;
@@ -87,6 +88,7 @@ pub fn anonymize_video_lanes(
             info.width, info.height, opts.max_pixels
         ))));
     }
+    frames::check_input(&info).map_err(fail)?;
     let file_error = |source| {
         fail(ErrorKind::File {
             what: "cannot create a temp file beside",
@@ -176,6 +178,8 @@ fn run(
         w,
         h,
         total: info.expected_frames(),
+        limit: frames::limit(info),
+        info,
     };
     let driven = stage.drive(detectors, frames, progress);
     let Detect {
@@ -202,7 +206,7 @@ fn run(
     }
     let decoded = read.map_err(ErrorKind::Decode)?;
     let dec_log = dec_status.map_err(ErrorKind::Decode)?;
-    check_decoded(info, decoded, &dec_log).map_err(ErrorKind::Decode)?;
+    frames::check_decoded(info, decoded, &dec_log).map_err(ErrorKind::Decode)?;
     let damage = decode_errors(&dec_log);
     if let Some(d) = &damage
         && !opts.accept_damaged
@@ -251,33 +255,6 @@ fn run(
     })
 }
 
-/// A decoder that stops early without an error code (a cut-off MP4 with its
-/// index at the front does that) must still fail: compare with the header.
-fn check_decoded(info: &MediaInfo, decoded: u64, log: &str) -> Result<(), String> {
-    if decoded == 0 {
-        return Err("no frames decoded".into());
-    }
-    if log.contains("partial file") || log.contains("Truncat") {
-        return Err(format!(
-            "input is truncated: {}",
-            ffmpeg::tail(log.as_bytes())
-        ));
-    }
-    if let Some(n) = info.expected_frames() {
-        let slack = if info.vfr || info.header_frames.is_none() {
-            2 + n / 50
-        } else {
-            2 + n / 200
-        };
-        if decoded + slack < n {
-            return Err(format!(
-                "decoded {decoded} of {n} frames: the input is truncated or corrupt"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The decoder runs at `-v error`, so every line it logs is an error in the
 /// input's data (a corrupt slice, a bad reference, a concealed macroblock).
 /// `None` for a clean decode; otherwise how many lines and the last ones.
@@ -315,12 +292,15 @@ struct Detect<'a> {
     stats: Stats,
 }
 
-/// The decoded frames as they arrive: `w` x `h`, `total` expected.
-struct Frames {
+/// The decoded frames as they arrive: `w` x `h`, `total` expected, at most
+/// `limit` (see `frames::limit`).
+struct Frames<'i> {
     rx: Receiver<Result<Vec<u8>, String>>,
     w: u32,
     h: u32,
     total: Option<u64>,
+    limit: Option<u64>,
+    info: &'i MediaInfo,
 }
 
 /// A frame's way to a lane, and its boxes' way back (with the time taken).
@@ -331,7 +311,7 @@ impl Detect<'_> {
     fn drive(
         &mut self,
         detectors: &mut [&mut dyn FaceDetector],
-        frames: Frames,
+        frames: Frames<'_>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), ErrorKind> {
         self.stats.backend = detectors[0].backend_name().to_string();
@@ -366,7 +346,7 @@ impl Detect<'_> {
     fn through(
         &mut self,
         lanes: &[(ToLane, FromLane)],
-        frames: Frames,
+        frames: Frames<'_>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), ErrorKind> {
         let Frames {
@@ -374,6 +354,8 @@ impl Detect<'_> {
             w,
             h,
             total,
+            limit,
+            info,
         } = frames;
         let n = lanes.len() as u64;
         let lane = |frame: u64| &lanes[(frame % n) as usize];
@@ -391,6 +373,10 @@ impl Detect<'_> {
                     break;
                 };
                 self.stats.wait_ms += t0.elapsed().as_secs_f64() * 1e3;
+                if limit.is_some_and(|l| sent >= l) {
+                    let planned = format!("more than {sent}");
+                    return Err(ErrorKind::TooManyFrames(frames::too_many(info, planned)));
+                }
                 let image = RgbImage::from_raw(w, h, msg.map_err(ErrorKind::Decode)?)
                     .expect("reader sends whole frames");
                 lane(sent).0.send((sent, image)).map_err(|_| lost(sent))?;

@@ -1,10 +1,11 @@
 //! The check on a written output, before it gets its final name: it must
 //! probe as a video of the expected size and frame count, carry only the
 //! stream layout asked for, no rotation, and no metadata tag outside a short
-//! allow-list of technical tags that ffmpeg itself writes. Unknown tags fail
-//! the check, so a new kind of location or device tag cannot slip through.
+//! allow-list of technical tags that ffmpeg itself writes (in the format, the
+//! streams and the chapters; an MP4's XMP packet counts as the tag `xmp`).
+//! Unknown tags fail the check, so a new kind of location or device tag
+//! cannot slip through. `blindfold verify` uses the same tag check.
 
-use crate::ffmpeg::{self, Tool};
 use serde_json::Value;
 use std::path::Path;
 
@@ -25,19 +26,7 @@ pub struct Expect {
 
 /// Probe `path` and check it against `expect`.
 pub fn verify(path: &Path, expect: &Expect) -> Result<(), String> {
-    let out = ffmpeg::command(Tool::Ffprobe)
-        .args(["-v", "error", "-count_packets", "-print_format", "json"])
-        .args(["-show_format", "-show_streams"])
-        .arg(path)
-        .output()
-        .map_err(|e| format!("cannot run ffprobe: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "output does not probe: {}",
-            ffmpeg::tail(&out.stderr)
-        ));
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let v = crate::probe::ffprobe_json(path).map_err(|e| format!("output does not probe: {e}"))?;
     check(&v, expect)
 }
 
@@ -86,18 +75,28 @@ pub fn check(v: &Value, expect: &Expect) -> Result<(), String> {
             return Err("output still carries a rotation".into());
         }
     }
-    let mut bad = bad_tags(&v["format"]["tags"], "format");
-    for (i, s) in streams.iter().enumerate() {
-        bad.extend(bad_tags(&s["tags"], &format!("stream {i}")));
-    }
+    let bad = all_bad_tags(v);
     if !bad.is_empty() {
         return Err(format!("metadata left in output: {}", bad.join(", ")));
     }
     Ok(())
 }
 
+/// Tags outside the allow-list in the format (XMP included, as `xmp`), the
+/// streams and the chapters (a chapter's title can hold a name or an address),
+/// as `"where: key"`.
+pub(crate) fn all_bad_tags(v: &Value) -> Vec<String> {
+    let mut bad = bad_tags(&v["format"]["tags"], "format");
+    for (key, place) in [("streams", "stream"), ("chapters", "chapter")] {
+        for (i, s) in v[key].as_array().into_iter().flatten().enumerate() {
+            bad.extend(bad_tags(&s["tags"], &format!("{place} {i}")));
+        }
+    }
+    bad
+}
+
 /// Tags outside the allow-list, as `"where: key"`.
-pub(crate) fn bad_tags(tags: &Value, place: &str) -> Vec<String> {
+fn bad_tags(tags: &Value, place: &str) -> Vec<String> {
     let Some(map) = tags.as_object() else {
         return Vec::new();
     };
@@ -152,10 +151,19 @@ mod tests {
             r#","creation_time":"2020-01-01T00:00:00Z""#,
             r#","com.apple.quicktime.make":"Apple""#,
             r#","encoder":"HERO9 Black serial 123""#,
+            r#","xmp":"<x:xmpmeta><exif:GPSLatitude>48,51.4N</exif:GPSLatitude>""#,
         ] {
             let err = check(&sample(tag), &E).unwrap_err();
             assert!(err.contains("metadata left"), "{tag}: {err}");
         }
+    }
+
+    #[test]
+    fn a_chapter_title_fails() {
+        let mut v = sample("");
+        v["chapters"] = serde_json::json!([{"id": 1, "tags": {"title": "Anna, 12 Rue X"}}]);
+        let err = check(&v, &E).unwrap_err();
+        assert!(err.contains("chapter 0: title"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+mod inputs;
+
 /// The square drawn into test clips, where the fake detector "finds a face".
 const SQUARE: (u32, u32, u32) = (100, 80, 60);
 
