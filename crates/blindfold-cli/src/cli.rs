@@ -230,9 +230,10 @@ pub struct OutputArgs {
     #[arg(long)]
     pub accept_damaged: bool,
 
-    /// Refuse images with more pixels than this (decompression-bomb guard).
-    #[arg(long, default_value_t = 100_000_000, value_name = "N")]
-    pub max_pixels: u64,
+    /// Refuse images with more pixels than this (decompression-bomb guard;
+    /// default 100000000, and 64000000 for `serve`).
+    #[arg(long, value_name = "N")]
+    pub max_pixels: Option<u64>,
 }
 
 /// Video options.
@@ -445,6 +446,50 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30, value_name = "S")]
     pub body_timeout: u64,
 
+    /// Time a client has to send a whole video upload (e.g. 90s, 30m, 1h).
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "TIME")]
+    pub upload_timeout: Duration,
+
+    /// Seconds a video upload may pause; a longer pause ends it with 408
+    /// and frees its job slot.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub upload_idle_timeout: u64,
+
+    /// Seconds from a photo request's arrival to its answer; past it the
+    /// client gets 504 and nothing of the request is kept.
+    #[arg(long, default_value_t = 120, value_name = "S")]
+    pub request_timeout: u64,
+
+    /// Megapixels of photos admitted at once (waiting or in detection);
+    /// beyond it 503 at once. Default: --max-pixels plus 12 per detector
+    /// after the first. A photo larger than the budget is admitted alone.
+    #[arg(long, value_name = "MP")]
+    pub work_budget: Option<u64>,
+
+    /// Let clients ask for settings weaker than the service's: all of them,
+    /// or those listed (threshold, grow, mode, shape, fast). Without it a
+    /// request for a higher threshold, less grow, blur or pixelate (when
+    /// the service's fill is noise or solid), an ellipse (when the
+    /// service's shape is rect) or fast gets 403.
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 0.., value_name = "SETTING,..")]
+    pub allow_client_settings: Option<Vec<ClientSetting>>,
+
+    /// Let clients raise the threshold up to this (a bound instead of
+    /// --allow-client-settings threshold).
+    #[arg(long, value_name = "F")]
+    pub client_max_threshold: Option<f32>,
+
+    /// Let clients lower grow down to this.
+    #[arg(long, value_name = "F")]
+    pub client_min_grow: Option<f32>,
+
+    /// A host name clients may reach the service by (repeatable), e.g. the
+    /// name a reverse proxy passes on. Loopback names and the listen
+    /// address are always allowed; a request naming any other host in
+    /// its Host header gets 421 (a guard against DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
+
     /// Seconds a client has to send a request's headers (slower: cut off).
     #[arg(long, default_value_t = 10, value_name = "S")]
     pub header_timeout: u64,
@@ -472,6 +517,21 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub video: VideoArgs,
+}
+
+/// A setting `serve --allow-client-settings` lets clients weaken.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientSetting {
+    /// A threshold above the service's.
+    Threshold,
+    /// Less grow than the service's.
+    Grow,
+    /// blur or pixelate when the service's fill is noise or solid.
+    Mode,
+    /// An ellipse when the service's shape is rect.
+    Shape,
+    /// The fast preset.
+    Fast,
 }
 
 /// `90s`, `30m`, `1h`, `2d` or plain seconds.

@@ -67,7 +67,9 @@ pub fn photo_options(look: &LookArgs, out: &OutputArgs) -> Result<Options> {
     mask.validate().context("--grow")?;
     Ok(Options {
         decode: DecodeOptions {
-            max_pixels: out.max_pixels,
+            max_pixels: out
+                .max_pixels
+                .unwrap_or(DecodeOptions::default().max_pixels),
             accept_damaged: out.accept_damaged,
         },
         mask,

@@ -1,9 +1,9 @@
 //! `blindfold serve`: flags to a `blindfold_server::ServeConfig`. The
 //! service itself lives in the `blindfold-server` crate.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ClientSetting, ServeArgs};
 use crate::{engine, video};
-use blindfold_server::{EngineSource, Limits, ServeConfig, Settings};
+use blindfold_server::{ClientBounds, EngineSource, Limits, ServeConfig, Settings};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,7 +20,10 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
     let usage = |e: anyhow::Error| Failure::Usage(e);
     let detect = engine::detect_config(&a.detect).map_err(usage)?;
     let video_detect = video::detect_config(&a.detect).map_err(usage)?;
-    let options = engine::photo_options(&a.look, &a.output_opts).map_err(usage)?;
+    let mut options = engine::photo_options(&a.look, &a.output_opts).map_err(usage)?;
+    if a.output_opts.max_pixels.is_none() {
+        options.decode.max_pixels = MAX_PIXELS;
+    }
     if options.mode.is_reversible() {
         eprintln!("blindfold: warning: {}", crate::REVERSIBLE);
     }
@@ -44,6 +47,7 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
         video_detect,
         options,
         video: video::options(&a.video, &a.output_opts, &options),
+        client: client_bounds(a),
     };
     let limits = Limits {
         max_body: usize::try_from(a.max_body.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
@@ -52,12 +56,17 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
             .unwrap_or(4 * jobs.unwrap_or(blindfold_infer::select::num_cpus())),
         body_timeout: Duration::from_secs(a.body_timeout.max(1)),
         max_video: a.max_video.saturating_mul(1 << 20),
+        video_timeout: a.upload_timeout.max(Duration::from_secs(1)),
+        upload_idle: Duration::from_secs(a.upload_idle_timeout.max(1)),
+        request_timeout: Duration::from_secs(a.request_timeout.max(1)),
+        work_budget: a.work_budget,
         keep_results: a.keep_results,
         ..Limits::default()
     };
     let config = ServeConfig {
         token,
         no_auth: a.no_auth,
+        allowed_hosts: a.allowed_host.clone(),
         jobs,
         limits,
         engine: EngineSource {
@@ -74,4 +83,31 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
     config.check().map_err(|e| Failure::Usage(e.into()))?;
     blindfold_server::serve(config).map_err(|e| Failure::Other(e.into()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The service's default pixel limit, lower than the CLI's 100 megapixels:
+/// a photo's pixels cost a detector time in proportion (tiles of 2048 px),
+/// and 64 megapixels (8000 x 8000) passes every common camera (45 to 61
+/// megapixels). See the README, "HTTP service".
+const MAX_PIXELS: u64 = 64_000_000;
+
+/// What clients may weaken: `--allow-client-settings [LIST]` and the bounds.
+fn client_bounds(a: &ServeArgs) -> ClientBounds {
+    let mut b = ClientBounds::default();
+    if let Some(list) = &a.allow_client_settings {
+        let all = list.is_empty();
+        let has = |s| all || list.contains(&s);
+        if has(ClientSetting::Threshold) {
+            b.max_threshold = Some(1.0);
+        }
+        if has(ClientSetting::Grow) {
+            b.min_grow = Some(0.0);
+        }
+        b.reversible = has(ClientSetting::Mode);
+        b.ellipse = has(ClientSetting::Shape);
+        b.fast = has(ClientSetting::Fast);
+    }
+    b.max_threshold = b.max_threshold.or(a.client_max_threshold);
+    b.min_grow = b.min_grow.or(a.client_min_grow);
+    b
 }

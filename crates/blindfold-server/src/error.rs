@@ -1,6 +1,7 @@
 //! Errors. Every failure of a request becomes one [`AppError`], and every
 //! `AppError` becomes a JSON response `{"error": "..."}` with a fitting
-//! status. The messages name reasons, never image bytes or face boxes.
+//! status. The messages name reasons, never image bytes or face boxes, and
+//! never a server path or memory address ([`crate::scrub`]).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,6 +17,9 @@ pub enum AppError {
     /// No or a wrong bearer token (401).
     #[error("a valid bearer token is needed (Authorization: Bearer ...)")]
     Unauthorized,
+    /// A setting that would lower protection below the service's (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such route or job (404).
     #[error("{0}")]
     NotFound(String),
@@ -25,9 +29,18 @@ pub enum AppError {
     /// The client took too long to send its body (408).
     #[error("the request body was not received in time")]
     BodyTimeout,
+    /// A video upload paused for longer than this many seconds (408).
+    #[error("the upload paused for more than {0} s (--upload-idle-timeout); nothing was kept")]
+    UploadIdle(f64),
     /// The job is not in a state that allows this (409).
     #[error("{0}")]
     Conflict(String),
+    /// The `Host` header names a host this service does not answer to (421).
+    #[error(
+        "this service does not answer to the host named in the request (its operator can add \
+         the name with --allowed-host)"
+    )]
+    MisdirectedHost,
     /// The body or the image is over a limit (413).
     #[error("{0}")]
     TooLarge(String),
@@ -46,6 +59,16 @@ pub enum AppError {
     /// The model is still loading (503).
     #[error("not ready: the model is still loading")]
     NotReady,
+    /// The service is shutting down (503).
+    #[error("the service is stopping; retry later")]
+    Stopping,
+    /// The request took longer than the service allows; nothing of it is
+    /// kept (504).
+    #[error(
+        "the request took longer than this service's limit of {0} s (--request-timeout); \
+         nothing was kept"
+    )]
+    Deadline(u64),
     /// This instance cannot do it (501), e.g. videos without ffmpeg.
     #[error("{0}")]
     NotAvailable(String),
@@ -60,14 +83,19 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::MisdirectedHost => StatusCode::MISDIRECTED_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::BodyTimeout | AppError::UploadIdle(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Undecodable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Busy { .. } | AppError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy { .. } | AppError::NotReady | AppError::Stopping => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::NotAvailable(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,7 +119,9 @@ impl From<blindfold::Error> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        // No server path or memory address reaches a client, whatever
+        // a lower layer put in the message.
+        let body = Json(serde_json::json!({ "error": crate::scrub::public(&self.to_string()) }));
         let mut res = (status, body).into_response();
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -99,7 +129,7 @@ impl IntoResponse for AppError {
             AppError::Busy { retry_after } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
-            AppError::NotReady => {
+            AppError::NotReady | AppError::Stopping => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             AppError::Unauthorized => {

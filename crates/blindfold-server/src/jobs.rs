@@ -1,20 +1,23 @@
 //! Video jobs. An upload is streamed to a file in the service's own folder
-//! (never held whole in memory), processed by `blindfold_video` on a
-//! blocking thread, one video at a time, and the result is kept until it is
-//! downloaded (once), deleted, or older than `--keep-results`.
+//! (never held whole in memory; a pause longer than `--upload-idle-timeout`
+//! ends it), processed by `blindfold_video` on a blocking thread, one video
+//! at a time, and the result is kept until it is downloaded (once),
+//! deleted, or older than `--keep-results`. DELETE and the service's stop
+//! cancel a job at once: its ffmpeg children are killed and its files
+//! deleted. A failed job's error names no server path or address.
 //!
 //! The folder is `<base>/run-<pid>`; at start, `run-*` folders of processes
 //! that no longer run are removed (left over by a crash or a kill), and at
 //! shutdown the service removes its own.
 
 use crate::photo::{check_type, declared_length};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, Effective};
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use blindfold::detect::DetectConfig;
-use blindfold_video::{VideoOptions, anonymize_video_lanes, lanes};
+use blindfold_video::{Cancel, VideoOptions, anonymize_video_lanes, lanes};
 use http_body_util::BodyExt;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -48,6 +51,9 @@ struct Job {
     report: Option<serde_json::Value>,
     finished: Option<Instant>,
     container: &'static str,
+    settings: Effective,
+    /// Stops the upload or the run.
+    cancel: Cancel,
 }
 
 /// The jobs of this process and their folder.
@@ -56,6 +62,8 @@ pub struct Jobs {
     map: Mutex<HashMap<String, Job>>,
     worker: tokio::sync::Semaphore,
     busy: AtomicUsize,
+    /// Set when the service stops: no new job, running ones cancelled.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Jobs {
@@ -63,6 +71,7 @@ impl Jobs {
     /// folders that processes no longer running left in `base`.
     pub fn open(base: &Path) -> std::io::Result<Jobs> {
         std::fs::create_dir_all(base)?;
+        let base = &std::path::absolute(base)?;
         for e in std::fs::read_dir(base)?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if let Some(pid) = name
@@ -81,6 +90,7 @@ impl Jobs {
             map: Mutex::new(HashMap::new()),
             worker: tokio::sync::Semaphore::new(1),
             busy: AtomicUsize::new(0),
+            stopping: tokio_util::sync::CancellationToken::new(),
         })
     }
 
@@ -120,12 +130,36 @@ impl Jobs {
         }
     }
 
-    /// Wait up to `grace` for a running video, then delete every job file.
-    pub async fn shutdown(&self, grace: Duration) {
+    /// Take no new job and cancel every job: uploads end with 503, queued
+    /// jobs never start, a running video stops within a frame or so (its
+    /// ffmpeg children killed).
+    pub fn stop(&self) {
+        self.stopping.cancel();
+        self.worker.close();
+        for j in self.lock().values() {
+            j.cancel.cancel();
+        }
+    }
+
+    /// Whether [`Jobs::stop`] was called.
+    pub fn stopping(&self) -> bool {
+        self.stopping.is_cancelled()
+    }
+
+    /// Wait up to `grace` for the running video to end; whether it has.
+    pub async fn wait_idle(&self, grace: Duration) -> bool {
         let until = Instant::now() + grace;
         while self.busy.load(Ordering::SeqCst) > 0 && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        self.busy.load(Ordering::SeqCst) == 0
+    }
+
+    /// Stop every job ([`Jobs::stop`]), wait up to `grace` for the running
+    /// one to end, and delete every job file.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.stop();
+        self.wait_idle(grace).await;
         self.lock().clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -187,7 +221,7 @@ fn media_type(container: &str) -> &'static str {
 fn parse(
     q: &[(String, String)],
     s: &AppState,
-) -> Result<(DetectConfig, VideoOptions, &'static str), AppError> {
+) -> Result<(DetectConfig, VideoOptions, &'static str, Effective), AppError> {
     let settings = &s.shared().settings;
     let mut container = "mp4";
     let mut rest = Vec::new();
@@ -217,7 +251,9 @@ fn parse(
     vopts
         .validate()
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    Ok((r.cfg, vopts, container))
+    let mut effective = r.effective();
+    effective.max_pixels = vopts.max_pixels;
+    Ok((r.cfg, vopts, container, effective))
 }
 
 /// `POST /v1/jobs`: the video as the body; 202 with the job id.
@@ -230,9 +266,12 @@ pub async fn create(
     let q = q
         .map(|Query(v)| v)
         .map_err(|e| AppError::BadRequest(format!("bad query string: {}", e.body_text())))?;
-    let (cfg, vopts, container) = parse(&q, &s)?;
+    let (cfg, mut vopts, container, settings) = parse(&q, &s)?;
     check_type(&headers, "video/")?;
     let shared = s.shared();
+    if shared.jobs.stopping() {
+        return Err(AppError::Stopping);
+    }
     let det = shared.detectors.get().ok_or(AppError::NotReady)?;
     let factory = det.video.clone().ok_or_else(|| {
         AppError::NotAvailable("videos are off on this server (ffmpeg was not found)".into())
@@ -247,6 +286,8 @@ pub async fn create(
     let jobs = &shared.jobs;
     jobs.reap(limits.keep_results);
     let id = new_id();
+    let cancel = Cancel::new();
+    vopts.cancel = cancel.clone();
     {
         let mut map = jobs.lock();
         if map.len() >= limits.max_jobs {
@@ -262,6 +303,8 @@ pub async fn create(
                 report: None,
                 finished: None,
                 container,
+                settings: settings.clone(),
+                cancel: cancel.clone(),
             },
         );
     }
@@ -271,7 +314,13 @@ pub async fn create(
         tokio::fs::create_dir(&dir)
             .await
             .map_err(|e| AppError::Internal(format!("cannot store the upload: {e}")))?;
-        let n = tokio::time::timeout(limits.video_timeout, save(body, &input, limits.max_video))
+        let upload = Upload {
+            max: limits.max_video,
+            idle: limits.upload_idle,
+            cancel: &cancel,
+            stopping: &jobs.stopping,
+        };
+        let n = tokio::time::timeout(limits.video_timeout, save(body, &input, upload))
             .await
             .map_err(|_| AppError::BodyTimeout)??;
         if n == 0 {
@@ -297,17 +346,27 @@ pub async fn create(
     tokio::spawn(async move {
         let jobs = &state.shared().jobs;
         let Ok(_turn) = jobs.worker.acquire().await else {
+            // The service is stopping; it deletes the job files.
             return;
         };
         jobs.busy.fetch_add(1, Ordering::SeqCst);
-        if jobs.set(&job_id, |j| j.state = JobState::Running) {
+        let run = !vopts.cancel.is_cancelled();
+        if run && jobs.set(&job_id, |j| j.state = JobState::Running) {
             let st = state.clone();
             let id2 = job_id.clone();
             let res = tokio::task::spawn_blocking(move || {
                 run_video(&st, &id2, &factory, &cfg, &vopts, container)
             })
             .await
-            .unwrap_or_else(|_| Err("the video worker failed".into()));
+            .unwrap_or_else(|_| Err(Failure::new("the video worker failed".into())));
+            // The operator's log has the whole reason; the client, the
+            // reason without server paths or addresses.
+            if let Err(e) = &res
+                && state.shared().log.load(Ordering::Relaxed)
+            {
+                eprintln!("blindfold: job {job_id} failed: {}", e.full);
+            }
+            let res = res.map_err(|e| e.public);
             let dir = jobs.dir.join(&job_id);
             let _ = std::fs::remove_file(dir.join("input"));
             let found = jobs.set(&job_id, |j| {
@@ -338,6 +397,7 @@ pub async fn create(
             "state": JobState::Queued,
             "status_url": format!("/v1/jobs/{id}"),
             "result_url": format!("/v1/jobs/{id}/result"),
+            "settings": settings,
         })),
     )
         .into_response();
@@ -347,20 +407,51 @@ pub async fn create(
     Ok(res)
 }
 
-/// Stream `body` into a new file at `path`, at most `max` bytes.
-async fn save(body: Body, path: &Path, max: u64) -> Result<u64, AppError> {
+/// How an upload is received.
+struct Upload<'a> {
+    /// Most bytes.
+    max: u64,
+    /// Longest pause between two pieces of the body.
+    idle: Duration,
+    /// The job's switch (DELETE).
+    cancel: &'a Cancel,
+    /// The service's stop.
+    stopping: &'a tokio_util::sync::CancellationToken,
+}
+
+/// Stream `body` into a new file at `path`, at most `u.max` bytes, ending
+/// with 408 after a pause longer than `u.idle`, 404 when the job is
+/// deleted, 503 when the service stops.
+async fn save(body: Body, path: &Path, u: Upload<'_>) -> Result<u64, AppError> {
     let io = |e: std::io::Error| AppError::Internal(format!("cannot store the upload: {e}"));
     let mut file = tokio::fs::File::create(path).await.map_err(io)?;
     let mut body = body;
     let mut n = 0u64;
-    while let Some(frame) = body.frame().await {
+    let tick = u.idle.min(Duration::from_millis(250));
+    loop {
+        let waited = Instant::now();
+        let frame = loop {
+            tokio::select! {
+                f = body.frame() => break f,
+                () = u.stopping.cancelled() => return Err(AppError::Stopping),
+                () = tokio::time::sleep(tick) => {}
+            }
+            if u.cancel.is_cancelled() {
+                return Err(AppError::NotFound("the job was deleted".into()));
+            }
+            if waited.elapsed() >= u.idle {
+                return Err(AppError::UploadIdle(u.idle.as_secs_f64()));
+            }
+        };
+        let Some(frame) = frame else { break };
         let frame =
             frame.map_err(|e| AppError::BadRequest(format!("cannot read the body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             n += data.len() as u64;
-            if n > max {
+            if n > u.max {
                 return Err(AppError::TooLarge(format!(
-                    "the video is over the limit of {max} bytes"
+                    "the video is over the limit of {} bytes",
+                    u.max
                 )));
             }
             file.write_all(&data).await.map_err(io)?;
@@ -370,6 +461,19 @@ async fn save(body: Body, path: &Path, max: u64) -> Result<u64, AppError> {
     Ok(n)
 }
 
+/// Why a video failed: for the operator's log and for the client.
+struct Failure {
+    full: String,
+    public: String,
+}
+
+impl Failure {
+    fn new(full: String) -> Failure {
+        let public = crate::scrub::public(&full);
+        Failure { full, public }
+    }
+}
+
 fn run_video(
     s: &AppState,
     id: &str,
@@ -377,10 +481,10 @@ fn run_video(
     cfg: &DetectConfig,
     vopts: &VideoOptions,
     container: &str,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, Failure> {
     let jobs = &s.shared().jobs;
     let dir = jobs.dir.join(id);
-    let mut dets = factory(cfg)?;
+    let mut dets = factory(cfg).map_err(Failure::new)?;
     let mut lanes = lanes(&mut dets);
     let output = dir.join(format!("output.{container}"));
     let input = dir.join("input");
@@ -390,8 +494,11 @@ fn run_video(
             j.total = p.total_frames;
         });
     })
-    .map_err(|e| e.kind.to_string())?;
-    serde_json::to_value(&report).map_err(|e| e.to_string())
+    .map_err(|e| Failure {
+        full: e.kind.to_string(),
+        public: crate::scrub::video_error(&e.kind),
+    })?;
+    serde_json::to_value(&report).map_err(|e| Failure::new(e.to_string()))
 }
 
 /// `GET /v1/jobs/{id}`: state, frames done and total, the error or report.
@@ -406,6 +513,7 @@ pub async fn status(
         "state": j.state,
         "frames_done": j.frames,
         "frames_total": j.total,
+        "settings": j.settings,
     });
     if let Some(e) = &j.error {
         v["error"] = e.clone().into();
@@ -477,14 +585,16 @@ pub async fn result(
     Ok(res)
 }
 
-/// `DELETE /v1/jobs/{id}`: forget the job and delete its files (a running
-/// video finishes and its output is deleted then).
+/// `DELETE /v1/jobs/{id}`: forget the job, stop it and delete its files
+/// (an upload ends, a running video stops within a frame or so, its ffmpeg
+/// children killed, and its worker deletes its folder).
 pub async fn remove(
     State(s): State<AppState>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<StatusCode, AppError> {
     let jobs = &s.shared().jobs;
     let j = jobs.lock().remove(&id).ok_or_else(no_job)?;
+    j.cancel.cancel();
     if matches!(j.state, JobState::Done | JobState::Failed) {
         let _ = tokio::fs::remove_dir_all(jobs.dir.join(&id)).await;
     }

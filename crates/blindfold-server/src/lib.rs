@@ -16,18 +16,24 @@
 //! JSON `{"error": ...}` with a fitting status and never carries the input
 //! or a partly processed image.
 
+mod admit;
 mod auth;
 mod error;
+mod host;
 mod jobs;
 mod listen;
 mod metrics;
 mod photo;
+mod policy;
 mod run;
+mod scrub;
 mod web;
 
 pub use error::{AppError, ServeError};
+pub use host::Hosts;
 pub use jobs::{JobState, Jobs};
 pub use metrics::Metrics;
+pub use policy::{ClientBounds, Effective};
 pub use run::{EngineSource, ServeConfig, serve};
 
 use axum::Router;
@@ -58,6 +64,9 @@ pub struct Settings {
     pub options: Options,
     /// Video settings (mask and fill come from the request or `options`).
     pub video: VideoOptions,
+    /// What a request may change below these settings (by default nothing:
+    /// 403).
+    pub client: ClientBounds,
 }
 
 /// The bounds that keep the service up under load and abuse.
@@ -73,6 +82,17 @@ pub struct Limits {
     pub max_video: u64,
     /// Time to receive a whole video upload.
     pub video_timeout: Duration,
+    /// Longest pause in a video upload; a longer one ends it with 408.
+    pub upload_idle: Duration,
+    /// Time from a photo request's arrival to its answer; past it the
+    /// client gets 504 and the result, if any, is dropped.
+    pub request_timeout: Duration,
+    /// Megapixels of photos admitted at once (waiting or in detection);
+    /// `None`: `max_pixels` plus 12 per further detector. A photo larger
+    /// than the whole budget is admitted alone.
+    pub work_budget: Option<u64>,
+    /// The host names requests may name.
+    pub hosts: Hosts,
     /// Video jobs held at once (queued, running or finished); more get 503.
     pub max_jobs: usize,
     /// How long a finished video result is kept when nobody downloads it.
@@ -87,6 +107,10 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(30),
             max_video: 4 << 30,
             video_timeout: Duration::from_secs(1800),
+            upload_idle: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(120),
+            work_budget: None,
+            hosts: Hosts::default(),
             max_jobs: 16,
             keep_results: Duration::from_secs(3600),
         }
@@ -115,6 +139,8 @@ pub(crate) struct Shared {
     pub detectors: OnceLock<Detectors>,
     /// Permits for photo requests: detectors plus queue.
     pub admit: OnceLock<Arc<Semaphore>>,
+    /// Megapixels of the photos admitted (waiting or in detection).
+    pub work: OnceLock<admit::Work>,
     pub metrics: Metrics,
     pub jobs: Jobs,
     /// One log line per request (ids only).
@@ -131,6 +157,7 @@ impl AppState {
             token: token.map(auth::digest),
             detectors: OnceLock::new(),
             admit: OnceLock::new(),
+            work: OnceLock::new(),
             metrics: Metrics::default(),
             jobs,
             log: Default::default(),
@@ -143,10 +170,18 @@ impl AppState {
     }
 
     /// Hand over the loaded detectors: the service is ready from now on.
-    /// Photo requests beyond `pool.size() + limits.queue` get 503.
+    /// Photo requests beyond `pool.size() + limits.queue`, or beyond the
+    /// work budget, get 503.
     pub fn set_detectors(&self, d: Detectors) {
         let permits = d.pool.size() + self.0.limits.queue;
         let _ = self.0.admit.set(Arc::new(Semaphore::new(permits)));
+        let max_pixels = self.0.settings.options.decode.max_pixels;
+        let budget = self
+            .0
+            .limits
+            .work_budget
+            .unwrap_or_else(|| admit::default_budget(max_pixels, d.pool.size()));
+        let _ = self.0.work.set(admit::Work::new(budget));
         let _ = self.0.detectors.set(d);
     }
 
@@ -187,6 +222,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(web::page);
     web::headers(api)
         .layer(from_fn_with_state(state.clone(), auth::require_token))
+        .layer(from_fn_with_state(state.clone(), host::check))
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -211,13 +247,16 @@ async fn ready(
         "backend": d.backend,
         "detectors": d.pool.size(),
         "videos": d.video.is_some(),
+        "work_budget_megapixels": s.0.work.get().map(admit::Work::budget),
+        "max_pixels": s.0.settings.options.decode.max_pixels,
     })))
 }
 
 async fn metrics_text(
     axum::extract::State(s): axum::extract::State<AppState>,
 ) -> impl axum::response::IntoResponse {
-    let text = s.0.metrics.render(s.ready(), &s.0.jobs.counts());
+    let work = s.0.work.get().map(|w| (w.in_use(), w.budget()));
+    let text = s.0.metrics.render(s.ready(), &s.0.jobs.counts(), work);
     (
         [(
             axum::http::header::CONTENT_TYPE,

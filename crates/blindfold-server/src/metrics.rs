@@ -81,8 +81,9 @@ impl Metrics {
         map.get(&status).copied().unwrap_or(0)
     }
 
-    /// The text for `/metrics`. `jobs` is (state, count) for the video jobs.
-    pub fn render(&self, ready: bool, jobs: &[(&str, usize)]) -> String {
+    /// The text for `/metrics`. `jobs` is (state, count) for the video jobs;
+    /// `work` the megapixels admitted and the work budget, once ready.
+    pub fn render(&self, ready: bool, jobs: &[(&str, usize)], work: Option<(u64, u64)>) -> String {
         let mut s = String::new();
         let head = |s: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -161,6 +162,22 @@ impl Metrics {
             "Photos in detection now.",
         );
         let _ = writeln!(s, "blindfold_photos_in_detection {detecting}");
+        if let Some((used, budget)) = work {
+            head(
+                &mut s,
+                "blindfold_work_megapixels",
+                "gauge",
+                "Megapixels of the photos admitted (waiting or in detection).",
+            );
+            let _ = writeln!(s, "blindfold_work_megapixels {used}");
+            head(
+                &mut s,
+                "blindfold_work_budget_megapixels",
+                "gauge",
+                "The most megapixels admitted at once (a larger photo is admitted alone).",
+            );
+            let _ = writeln!(s, "blindfold_work_budget_megapixels {budget}");
+        }
         head(
             &mut s,
             "blindfold_video_jobs",
@@ -223,7 +240,7 @@ mod tests {
         m.faces.fetch_add(3, Ordering::Relaxed);
         m.admitted.store(5, Ordering::Relaxed);
         m.in_detection.store(2, Ordering::Relaxed);
-        let t = m.render(true, &[("running", 1)]);
+        let t = m.render(true, &[("running", 1)], Some((7, 76)));
         assert!(
             t.contains("blindfold_http_requests_total{status=\"200\"} 2\n"),
             "{t}"
@@ -259,6 +276,8 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("blindfold_ready 1\n"), "{t}");
+        assert!(t.contains("blindfold_work_megapixels 7\n"), "{t}");
+        assert!(t.contains("blindfold_work_budget_megapixels 76\n"), "{t}");
         assert_eq!(m.count(503), 1);
         assert_eq!(m.retry_after(2), 1, "no photo timed yet");
         m.photo_took(2.0);

@@ -1,25 +1,31 @@
 //! `POST /v1/anonymize` and `POST /v1/detect`: one photo, in memory only.
 //!
-//! Order of checks: parameters (400), Content-Type (415), ready (503),
-//! admission (503 at once when detectors and queue are full), body size and
-//! time (413, 408), empty body (400), signature (415), then decode, detect,
-//! mask and encode in the engine (422 undecodable, 413 too many pixels, 500).
+//! Order of checks: parameters (400), settings weaker than the service's
+//! (403), Content-Type (415), ready (503), admission (503 at once when
+//! detectors and queue are full), body size and time (413, 408), empty body
+//! (400), signature (415), pixel count from the header (413), admission by
+//! work (503 at once when the megapixels admitted would pass the budget),
+//! then decode, detect, mask and encode in the engine (422 undecodable, 500),
+//! all within the request's deadline (504, nothing kept).
 
-use crate::{AppError, AppState, Settings};
+use crate::{AppError, AppState, Effective, Settings, admit};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use blindfold::Detection;
 use blindfold::anonymize::{Mode, Shape};
 use blindfold::codec::{self, Format};
-use blindfold::detect::DetectConfig;
+use blindfold::detect::{DetectConfig, FaceDetector};
+use blindfold::image::RgbImage;
 use blindfold::pipeline::{self, Options, Outcome};
 use blindfold::report::PhotoReport;
 use http_body_util::BodyExt;
 use serde::Serialize;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
@@ -43,6 +49,7 @@ pub async fn anonymize(
         "faces": out.faces.len(),
         "metadata_removed": out.metadata_removed,
         "backend": backend,
+        "settings": req.effective(),
     });
     let mut res = if req.json {
         let image = base64::engine::general_purpose::STANDARD.encode(&out.bytes);
@@ -50,6 +57,7 @@ pub async fn anonymize(
             status: "ok",
             kind: "photo",
             backend: backend.clone(),
+            settings: req.effective(),
             photo: PhotoReport::from(&out),
             total_ms,
             content_type: Some(content_type),
@@ -86,6 +94,7 @@ pub async fn detect(
         status: "ok",
         kind: "photo",
         backend: backend(&s),
+        settings: req.effective(),
         photo: PhotoReport::from(&out),
         total_ms: t.elapsed().as_secs_f64() * 1000.0,
         content_type: None,
@@ -103,6 +112,8 @@ struct Report {
     status: &'static str,
     kind: &'static str,
     backend: String,
+    /// The settings the photo ran with.
+    settings: Effective,
     #[serde(flatten)]
     photo: PhotoReport,
     total_ms: f64,
@@ -145,12 +156,15 @@ pub struct Request {
     pub opts: Options,
     /// `?report=json`.
     pub json: bool,
+    /// `?fast=true`.
+    pub fast: bool,
 }
 
 impl Request {
     /// Apply `mode`, `shape`, `grow`, `threshold`, `fast` (and `report`
     /// where `allow_report`) to the defaults. Unknown parameters are refused,
-    /// so a misspelt setting is never silently ignored.
+    /// so a misspelt setting is never silently ignored (400), and so are
+    /// settings weaker than the defaults beyond what `s.client` allows (403).
     pub fn parse(
         q: &[(String, String)],
         s: &Settings,
@@ -161,6 +175,7 @@ impl Request {
             cfg: s.detect.clone(),
             opts: s.options,
             json: false,
+            fast: false,
         };
         let mut threshold = None;
         for (k, v) in q {
@@ -170,9 +185,11 @@ impl Request {
                 "grow" => r.opts.mask.grow = number(k, v)?,
                 "threshold" => threshold = Some(number(k, v)?),
                 "fast" => {
-                    if boolean(k, v)? {
-                        r.cfg = DetectConfig::fast();
-                    }
+                    r.fast = boolean(k, v)?;
+                    r.cfg = match r.fast {
+                        true => DetectConfig::fast(),
+                        false => s.detect.clone(),
+                    };
                 }
                 "report" if allow_report => match v.as_str() {
                     "json" => r.json = true,
@@ -187,8 +204,16 @@ impl Request {
         }
         r.cfg.validate()?;
         r.opts.mask.validate()?;
+        r.fast = r.fast || s.detect == DetectConfig::fast();
+        s.client
+            .check(&r.cfg, &r.opts, r.fast, &s.detect, &s.options)?;
         r.opts.seed = fresh_seed();
         Ok(r)
+    }
+
+    /// The settings this request runs with, for its report.
+    pub fn effective(&self) -> Effective {
+        Effective::of(&self.cfg, &self.opts, self.fast)
     }
 }
 
@@ -299,11 +324,12 @@ pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// Holds a photo's admission and counts it.
-/// Released when the work is over, even if the client has gone: a request
-/// whose client hangs up keeps its place until its detection ends.
+/// Holds a photo's admission (its place and its megapixels) and counts
+/// it. Released when the work is over, even if the client has gone or the
+/// deadline has passed: a request keeps its place until its detection ends.
 struct Admitted {
     _permit: tokio::sync::OwnedSemaphorePermit,
+    _work: Option<tokio::sync::OwnedSemaphorePermit>,
     state: AppState,
 }
 
@@ -311,6 +337,30 @@ impl Drop for Admitted {
     fn drop(&mut self) {
         let m = &self.state.shared().metrics;
         m.admitted.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A detector that refuses to start past the deadline, so that a photo
+/// whose client has been answered with 504 does not run the network.
+struct Until<'a> {
+    inner: &'a mut dyn FaceDetector,
+    deadline: std::time::Instant,
+}
+
+impl FaceDetector for Until<'_> {
+    fn backend_name(&self) -> &str {
+        self.inner.backend_name()
+    }
+
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>, blindfold::Error> {
+        if std::time::Instant::now() >= self.deadline {
+            return Err(blindfold::Error::Inference("past the deadline".into()));
+        }
+        self.inner.detect(image)
+    }
+
+    fn set_config(&mut self, config: &DetectConfig) -> Result<(), blindfold::Error> {
+        self.inner.set_config(config)
     }
 }
 
@@ -324,24 +374,27 @@ async fn run(
     check_type(headers, "image/")?;
     let shared = s.shared();
     let limits = &shared.limits;
+    let deadline = Instant::now() + limits.request_timeout;
+    let busy = || match shared.detectors.get() {
+        Some(d) => AppError::Busy {
+            retry_after: shared.metrics.retry_after(d.pool.size()),
+        },
+        None => AppError::NotReady,
+    };
     let permit = match shared.admit.get().map(|a| a.clone().try_acquire_owned()) {
         Some(Ok(p)) => p,
-        refused => {
+        _ => {
             // Read and drop the body (bounded like any body) so the client
             // sees the 503 instead of a reset connection.
             drain(body, limits.max_body, limits.body_timeout).await;
-            return Err(match (refused, shared.detectors.get()) {
-                (Some(_), Some(d)) => AppError::Busy {
-                    retry_after: shared.metrics.retry_after(d.pool.size()),
-                },
-                _ => AppError::NotReady,
-            });
+            return Err(busy());
         }
     };
     shared.metrics.admitted.fetch_add(1, Ordering::Relaxed);
     let bytes = read_body(body, headers, limits.max_body, limits.body_timeout).await;
-    let admitted = Admitted {
+    let mut admitted = Admitted {
         _permit: permit,
+        _work: None,
         state: s.clone(),
     };
     let bytes = bytes?;
@@ -355,18 +408,42 @@ async fn run(
             "not a JPEG, PNG, WebP, TIFF or BMP image".into(),
         ));
     }
+    // Its cost: the pixels its header names; unreadable: the whole budget.
+    let max_pixels = req.opts.decode.max_pixels;
+    let pixels = match admit::dimensions(&bytes) {
+        Some((w, h)) => {
+            if let Some(e) = admit::too_large(w, h, max_pixels) {
+                return Err(e.into());
+            }
+            u64::from(w) * u64::from(h)
+        }
+        None => u64::MAX,
+    };
+    let work = shared.work.get().ok_or(AppError::NotReady)?;
+    let taken = work.try_take(pixels).ok_or_else(busy)?;
+    admitted._work = Some(taken);
     let (cfg, opts) = (req.cfg.clone(), req.opts);
-    let out = tokio::task::spawn_blocking(move || {
+    let until = deadline.into_std();
+    let job = tokio::task::spawn_blocking(move || {
         let state = admitted.state.clone();
         let _admitted = admitted;
         let shared = state.shared();
         let d = shared.detectors.get().ok_or(AppError::NotReady)?;
+        let secs = shared.limits.request_timeout.as_secs();
         d.pool.with(|det| {
+            // The client has been answered already: skip the work.
+            if std::time::Instant::now() >= until {
+                return Err(AppError::Deadline(secs));
+            }
+            let mut det = Until {
+                inner: det,
+                deadline: until,
+            };
             let m = &shared.metrics;
             m.in_detection.fetch_add(1, Ordering::Relaxed);
-            let t0 = Instant::now();
+            let t0 = std::time::Instant::now();
             let res = det.set_config(&cfg).and_then(|()| {
-                pipeline::process(&bytes, det, &opts, dry_run, &|| {
+                pipeline::process(&bytes, &mut det, &opts, dry_run, &|| {
                     t0.elapsed().as_secs_f64() * 1000.0
                 })
             });
@@ -374,9 +451,13 @@ async fn run(
             m.photo_took(t0.elapsed().as_secs_f64());
             res.map_err(AppError::from)
         })
-    })
-    .await
-    .map_err(|_| AppError::Internal("processing failed".into()))??;
+    });
+    // Past the deadline the client is answered; the work, if it runs,
+    // stops before its next detection and its result is dropped.
+    let out = match tokio::time::timeout_at(deadline, job).await {
+        Ok(joined) => joined.map_err(|_| AppError::Internal("processing failed".into()))??,
+        Err(_) => return Err(AppError::Deadline(limits.request_timeout.as_secs())),
+    };
     shared.metrics.photos.fetch_add(1, Ordering::Relaxed);
     shared
         .metrics

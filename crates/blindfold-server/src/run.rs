@@ -1,5 +1,7 @@
 //! `serve`: check the settings, bind, load the model, run until SIGTERM or
-//! SIGINT, stop gracefully and remove every temp file.
+//! SIGINT, stop (video jobs cancelled at once, their ffmpeg children
+//! killed; photo requests given the grace period) and remove every temp
+//! file.
 
 use crate::listen::{self, ConnLimits};
 use crate::{AppState, Detectors, Jobs, Limits, ServeError, Settings, app};
@@ -32,6 +34,9 @@ pub struct ServeConfig {
     pub token: Option<String>,
     /// Allow a non-loopback address without a token.
     pub no_auth: bool,
+    /// Host names requests may name besides loopback and the listen
+    /// address (`--allowed-host`; see [`crate::Hosts`]).
+    pub allowed_hosts: Vec<String>,
     /// Photos in detection at once (default: one per CPU, fewer when memory is short).
     pub jobs: Option<usize>,
     /// Default settings.
@@ -47,7 +52,8 @@ pub struct ServeConfig {
     pub header_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
-    /// Time given to running requests and videos at shutdown.
+    /// Time given to running photo requests at shutdown (video jobs are
+    /// cancelled at once).
     pub grace: Duration,
     /// One log line per request (request id, route, status, time).
     pub log: bool,
@@ -60,6 +66,7 @@ impl ServeConfig {
             listen,
             token: None,
             no_auth: false,
+            allowed_hosts: Vec::new(),
             jobs: None,
             settings,
             limits: Limits::default(),
@@ -93,7 +100,7 @@ impl ServeConfig {
 }
 
 /// Run the service until SIGTERM or SIGINT. Returns when it has stopped
-/// and removed its temp files.
+/// and removed its temp files: within the grace period plus a few seconds.
 pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     config.check()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -101,7 +108,11 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .thread_name("blindfold-serve")
         .build()
         .map_err(ServeError::io("cannot start the runtime"))?;
-    rt.block_on(serve_async(config))
+    let res = rt.block_on(serve_async(config));
+    // A photo still in detection (its client gone or answered) is not
+    // waited for: dropping the runtime would wait for it.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    res
 }
 
 async fn serve_async(config: ServeConfig) -> Result<(), ServeError> {
@@ -122,9 +133,13 @@ async fn serve_async(config: ServeConfig) -> Result<(), ServeError> {
     let addr = listener
         .local_addr()
         .map_err(ServeError::io("cannot read the address"))?;
+    let limits = crate::Limits {
+        hosts: crate::Hosts::new(config.listen.ip(), &config.allowed_hosts),
+        ..config.limits.clone()
+    };
     let state = AppState::new(
         config.settings.clone(),
-        config.limits.clone(),
+        limits,
         config.token.as_deref(),
         jobs,
     );
@@ -180,9 +195,12 @@ async fn serve_async(config: ServeConfig) -> Result<(), ServeError> {
     }
     let stop = async {
         tokio::select! {
-            () = signal() => eprintln!("blindfold: stopping: finishing running requests"),
+            () = signal() => eprintln!(
+                "blindfold: stopping: video jobs cancelled, finishing running photo requests"
+            ),
             () = load_done.notified() => {}
         }
+        state.jobs().stop();
     };
     let limits = ConnLimits {
         header_timeout: config.header_timeout,
@@ -190,7 +208,12 @@ async fn serve_async(config: ServeConfig) -> Result<(), ServeError> {
         grace: config.grace,
     };
     listen::run(listener, app(state.clone()), limits, stop).await;
-    state.jobs().shutdown(config.grace).await;
+    // Cancelled videos end within a frame or so; should one not, its
+    // ffmpeg children are killed (the process is about to exit).
+    if !state.jobs().wait_idle(Duration::from_secs(5)).await {
+        blindfold_video::stop_ffmpeg_children();
+    }
+    state.jobs().shutdown(Duration::from_secs(1)).await;
     if let Some(e) = failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
         return Err(e);
     }

@@ -11,6 +11,8 @@ use image::{ImageFormat, RgbImage};
 use std::io::Cursor;
 use tower::ServiceExt;
 
+mod guards;
+
 /// A detector that reports one face at (20, 10)-(44, 34), after `delay`,
 /// or fails when `fail`.
 fn detector(delay: Duration, fail: bool) -> Box<dyn FaceDetector> {
@@ -28,26 +30,32 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-fn fixture_with(
-    limits: Limits,
-    token: Option<&str>,
-    n: usize,
-    delay: Duration,
-    fail: bool,
-) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
+/// The service's defaults with `client` as what clients may weaken.
+fn settings(client: ClientBounds) -> Settings {
+    Settings {
         detect: DetectConfig::default(),
         video_detect: DetectConfig::default().for_video(),
         options: Options::default(),
         video: VideoOptions::default(),
-    };
+        client,
+    }
+}
+
+/// A ready service with these photo detectors; video detectors take
+/// `video_delay` per frame.
+fn fixture_of(
+    settings: Settings,
+    limits: Limits,
+    token: Option<&str>,
+    dets: Vec<Box<dyn FaceDetector>>,
+    video_delay: Duration,
+) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
     let jobs = Jobs::open(dir.path()).unwrap();
     let state = AppState::new(settings, limits, token, jobs);
-    let dets = (0..n).map(|_| detector(delay, fail)).collect();
     let video: Option<DetectorFactory> = match blindfold_video::check_ffmpeg() {
-        Ok(()) => Some(Arc::new(|_: &DetectConfig| {
-            Ok(vec![detector(Duration::ZERO, false)])
+        Ok(()) => Some(Arc::new(move |_: &DetectConfig| {
+            Ok(vec![detector(video_delay, false)])
         })),
         Err(_) => None,
     };
@@ -57,6 +65,18 @@ fn fixture_with(
         video,
     });
     Fixture { state, _dir: dir }
+}
+
+fn fixture_with(
+    limits: Limits,
+    token: Option<&str>,
+    n: usize,
+    delay: Duration,
+    fail: bool,
+) -> Fixture {
+    let dets = (0..n).map(|_| detector(delay, fail)).collect();
+    let s = settings(ClientBounds::default());
+    fixture_of(s, limits, token, dets, Duration::ZERO)
 }
 
 fn fixture() -> Fixture {
@@ -162,7 +182,9 @@ async fn anonymize_returns_the_same_format_with_the_face_masked() {
 
 #[tokio::test]
 async fn report_json_holds_the_image_and_the_cli_fields() {
-    let f = fixture();
+    let dets = vec![detector(Duration::ZERO, false)];
+    let s = settings(ClientBounds::any());
+    let f = fixture_of(s, Limits::default(), None, dets, Duration::ZERO);
     let (st, _, body) = send(
         &f,
         post(
@@ -196,7 +218,7 @@ async fn detect_returns_the_report_only() {
     let (st, h, body) = send(
         &f,
         post(
-            "/v1/detect?threshold=0.3&fast=true",
+            "/v1/detect?threshold=0.1&mode=solid",
             picture(ImageFormat::Jpeg),
             Some("image/jpeg"),
         ),
@@ -444,15 +466,9 @@ async fn beyond_the_queue_requests_get_503_at_once() {
 #[tokio::test]
 async fn health_ready_and_not_ready() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        detect: DetectConfig::default(),
-        video_detect: DetectConfig::default(),
-        options: Options::default(),
-        video: VideoOptions::default(),
-    };
     let loading = Fixture {
         state: AppState::new(
-            settings,
+            settings(ClientBounds::default()),
             Limits::default(),
             None,
             Jobs::open(dir.path()).unwrap(),
@@ -664,6 +680,12 @@ async fn a_video_job_runs_reports_progress_and_is_downloaded_once() {
     let id = json(&body)["id"].as_str().unwrap().to_string();
     let last = wait_for_job(&f, &id).await;
     assert_eq!(last["state"], "failed", "{last}");
+    // Its reason names no server path, process id or memory address.
+    let why = last["error"].as_str().unwrap();
+    let dir = f.state.jobs().dir().to_string_lossy().to_string();
+    let pid = format!("run-{}", std::process::id());
+    assert!(!why.contains(&dir) && !why.contains(&pid), "{why}");
+    assert!(!why.contains(" @ 0x") && !why.contains("/tmp/"), "{why}");
     expect_error(
         &f,
         get(&format!("/v1/jobs/{id}/result")),
