@@ -7,6 +7,7 @@ mod golden;
 mod photos;
 mod safety;
 mod serve;
+mod serve_guards;
 mod support;
 mod video;
 mod video_safety;

@@ -8,13 +8,13 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "it-test-token-0123456789";
+pub const TOKEN: &str = "it-test-token-0123456789";
 
-struct Server {
-    child: Child,
-    addr: String,
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
     _dir: tempfile::TempDir,
-    work: std::path::PathBuf,
+    pub work: std::path::PathBuf,
 }
 
 impl Drop for Server {
@@ -25,6 +25,12 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&[])
+}
+
+/// `blindfold serve` on a free loopback port with the test token, one
+/// detector, a queue of 2, short timeouts, and `extra` flags; ready.
+pub fn start_with(extra: &[&str]) -> Server {
     let dir = tempdir();
     let token = put(dir.path(), "token", format!("{TOKEN}\n").as_bytes());
     let work = dir.path().join("work");
@@ -53,6 +59,7 @@ fn start() -> Server {
     .arg(&token)
     .arg("--work-dir")
     .arg(&work)
+    .args(extra)
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
     if let Some(lib) = ort_lib() {
@@ -82,13 +89,13 @@ fn start() -> Server {
     server
 }
 
-fn auth() -> (&'static str, String) {
+pub fn auth() -> (&'static str, String) {
     ("Authorization", format!("Bearer {TOKEN}"))
 }
 
 /// One HTTP/1.1 request on a new connection: status, headers (lower-case
 /// names), body.
-fn request(
+pub fn request(
     s: &Server,
     method: &str,
     path: &str,
@@ -111,7 +118,7 @@ fn request(
     read_response(&mut c)
 }
 
-fn read_response(c: &mut TcpStream) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub fn read_response(c: &mut TcpStream) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut raw = Vec::new();
     let _ = c.read_to_end(&mut raw);
     let split = raw
@@ -139,7 +146,7 @@ fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
     h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn error_of(body: &[u8]) -> String {
+pub fn error_of(body: &[u8]) -> String {
     let v: serde_json::Value = serde_json::from_slice(body)
         .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(body)));
     v["error"].as_str().expect("an error message").to_string()
@@ -290,7 +297,7 @@ fn serve_masks_a_real_face_refuses_bad_input_and_stops_cleanly() {
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
         c,
-        "POST /v1/anonymize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 2147483648\r\n\r\n"
+        "POST /v1/anonymize HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 2147483648\r\n\r\n"
     )
     .unwrap();
     let _ = c.write_all(&[0u8; 65536]);
@@ -302,7 +309,7 @@ fn serve_masks_a_real_face_refuses_bad_input_and_stops_cleanly() {
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     write!(
         c,
-        "POST /v1/anonymize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /v1/anonymize HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         photo.len()
     )
     .unwrap();
