@@ -236,6 +236,60 @@ mod tests {
         assert_eq!(findings(&v).1, ["format: xmp", "chapter 0: title"]);
     }
 
+    /// The anonymiser's output check and `verify`'s stream and tag audit
+    /// agree on what is clean (outputs without subtitles).
+    #[test]
+    fn the_output_check_and_the_audit_agree() {
+        use crate::verify::{Expect, check};
+        let expect = Expect {
+            width: 320,
+            height: 240,
+            pixel_aspect: None,
+            frames: 5,
+            audio: 1,
+            subtitles: 0,
+        };
+        let video = r#"{"codec_type":"video","width":320,"height":240,"nb_read_packets":"5","tags":{"encoder":"Lavc libx264"}}"#;
+        let audio = r#"{"codec_type":"audio","tags":{"handler_name":"SoundHandler"}}"#;
+        let (two, none) = (format!("[{video},{audio}]"), "[]");
+        let layouts = [
+            (two.clone(), "", none, true),
+            (two.clone(), r#","xmp":"<x:xmpmeta/>""#, none, false),
+            (
+                two.clone(),
+                "",
+                r#"[{"tags":{"title":"Anna, 12 Rue X"}}]"#,
+                false,
+            ),
+            (two.clone(), "", r#"[{"id":1}]"#, true),
+            (two.clone(), r#","location":"+48+002/""#, none, false),
+            (format!("[{video},{audio},{video}]"), "", none, false),
+            (
+                format!(r#"[{video},{audio},{{"codec_type":"data"}}]"#),
+                "",
+                none,
+                false,
+            ),
+            (
+                format!(r#"[{video},{audio},{{"codec_type":"attachment"}}]"#),
+                "",
+                none,
+                false,
+            ),
+        ];
+        for (streams, format_tags, chapters, clean) in layouts {
+            let json = format!(
+                r#"{{"streams":{streams},"chapters":{chapters},
+                    "format":{{"tags":{{"major_brand":"isom"{format_tags}}}}}}}"#
+            );
+            let v: Value = serde_json::from_str(&json).unwrap();
+            let (s, t) = findings(&v);
+            let audit_clean = s.is_empty() && t.is_empty();
+            assert_eq!(audit_clean, clean, "audit on {json}: {s:?} {t:?}");
+            assert_eq!(check(&v, &expect).is_ok(), clean, "check on {json}");
+        }
+    }
+
     #[test]
     fn a_clean_layout_has_no_findings_and_rotation_swaps_the_size() {
         let v: Value = serde_json::from_str(

@@ -305,10 +305,15 @@ pub fn encoder(
         c.arg("-i").arg(input);
     }
     c.args(["-map", "0:v:0"]);
-    // x264 with 4:2:0 needs even sizes: pad with black.
+    // x264 with 4:2:0 needs even sizes: pad with black. Raw frames carry no
+    // pixel shape: give back the input's.
+    let mut filter = "pad=ceil(iw/2)*2:ceil(ih/2)*2".to_string();
+    if let Some((n, d)) = info.pixel_aspect {
+        filter.push_str(&format!(",setsar={n}/{d}:max=65535"));
+    }
     c.args([
         "-vf",
-        "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+        &filter,
         "-c:v",
         "libx264",
         "-preset",

@@ -50,10 +50,11 @@ pub fn too_many(info: &MediaInfo, planned: impl std::fmt::Display) -> String {
         .duration
         .map(|d| format!(" spanning {d:.1} s"))
         .unwrap_or_default();
+    let fps = format!("{:.3}", info.rate.fps());
+    let fps = fps.trim_end_matches('0').trim_end_matches('.');
     format!(
-        "its {frames} frames{span} would become {planned} frames at {} fps, more than \
-         {MAX_REPEAT} times the frames in the file (a gap in the timestamps?)",
-        info.rate.arg()
+        "its {frames} frames{span} would become {planned} frames at {fps} fps, more than \
+         {MAX_REPEAT} times the frames in the file (a gap in the timestamps?)"
     )
 }
 
@@ -101,6 +102,7 @@ mod tests {
             width: 64,
             height: 64,
             rotation: 0,
+            pixel_aspect: None,
             rate: Rate { num: 10, den: 1 },
             vfr: false,
             header_frames: header,
@@ -137,7 +139,7 @@ mod tests {
         let err = check_input(&gap).unwrap_err();
         assert!(matches!(err, ErrorKind::TooManyFrames(_)), "{err}");
         assert!(
-            err.to_string().contains("would become 216001 frames"),
+            err.to_string().contains("become 216001 frames at 10 fps"),
             "{err}"
         );
         // Half the frames at half the rate (30 -> 15 fps) is fine.

@@ -63,6 +63,10 @@ pub struct MediaInfo {
     pub height: u32,
     /// Rotation from the display matrix or `rotate` tag, degrees 0..360.
     pub rotation: u32,
+    /// The shape of a pixel of the upright frames (width, height) when it is
+    /// not square (anamorphic video): the output keeps it, so that players
+    /// show the same picture.
+    pub pixel_aspect: Option<(u32, u32)>,
     /// The frame rate the frames are decoded at and written with.
     pub rate: Rate,
     /// True when the input's timestamps are not evenly spaced (`r_frame_rate`
@@ -130,7 +134,9 @@ pub fn parse(v: &Value) -> Result<MediaInfo, String> {
         _ => return Err("video stream has no size".into()),
     };
     let rotation = rotation(video);
-    let (width, height) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
+    let turned = rotation % 180 == 90;
+    let (width, height) = if turned { (h, w) } else { (w, h) };
+    let pixel_aspect = pixel_aspect(video).map(|(n, d)| if turned { (d, n) } else { (n, d) });
     let r = video["r_frame_rate"].as_str().and_then(Rate::parse);
     let avg = video["avg_frame_rate"].as_str().and_then(Rate::parse);
     let (rate, vfr) = match (r, avg) {
@@ -181,6 +187,7 @@ pub fn parse(v: &Value) -> Result<MediaInfo, String> {
         width,
         height,
         rotation,
+        pixel_aspect,
         rate,
         vfr,
         header_frames: count("nb_frames").filter(|&n| n > 0),
@@ -275,6 +282,18 @@ pub fn main_video(streams: &[Value]) -> Result<(&Value, Vec<usize>), String> {
         .filter_map(|s| s["index"].as_u64().map(|i| i as usize))
         .collect();
     Ok((best, others))
+}
+
+/// A stream's `sample_aspect_ratio` (`"16:11"`), reduced; `None` for square
+/// pixels or none given.
+pub fn pixel_aspect(stream: &Value) -> Option<(u32, u32)> {
+    let (n, d) = stream["sample_aspect_ratio"].as_str()?.split_once(':')?;
+    let (n, d): (u32, u32) = (n.parse().ok()?, d.parse().ok()?);
+    let (mut a, mut b) = (n, d);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    (n > 0 && d > 0 && n != d).then(|| (n / a, d / a))
 }
 
 /// Matroska's per-stream `DURATION` tag, `HH:MM:SS.nnnnnnnnn`, in seconds.
@@ -394,6 +413,24 @@ mod tests {
         );
         let twins = chosen(&[video(0, 640, 360, 30, 1), video(1, 640, 360, 30, 1)]);
         assert!(twins.unwrap_err().contains("not known"));
+    }
+
+    #[test]
+    fn non_square_pixels_turn_with_the_picture() {
+        let anamorphic = PHONE.replacen(
+            r#""nb_frames":"300""#,
+            r#""nb_frames":"300","sample_aspect_ratio":"32:22""#,
+            1,
+        );
+        // Rotated a quarter turn: 16:11 pixels become 11:16.
+        assert_eq!(parsed(&anamorphic).unwrap().pixel_aspect, Some((11, 16)));
+        assert_eq!(parsed(PHONE).unwrap().pixel_aspect, None);
+        let square = PHONE.replacen(
+            r#""nb_frames""#,
+            r#""sample_aspect_ratio":"1:1","nb_frames""#,
+            1,
+        );
+        assert_eq!(parsed(&square).unwrap().pixel_aspect, None);
     }
 
     #[test]

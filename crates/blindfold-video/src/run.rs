@@ -224,6 +224,7 @@ fn run(
     let expect = Expect {
         width: ow,
         height: oh,
+        pixel_aspect: info.pixel_aspect,
         frames: written,
         audio: plan.audio_copied + plan.audio_transcoded,
         subtitles: plan.subtitles_kept,

@@ -16,6 +16,8 @@ pub struct Expect {
     pub width: u32,
     /// Height (even, after padding).
     pub height: u32,
+    /// The input's pixel shape, `None` for square pixels.
+    pub pixel_aspect: Option<(u32, u32)>,
     /// Frames written.
     pub frames: u64,
     /// Audio streams.
@@ -49,6 +51,16 @@ pub fn check(v: &Value, expect: &Expect) -> Result<(), String> {
         return Err(format!(
             "video is {:?}x{:?}, expected {}x{}",
             size.0, size.1, expect.width, expect.height
+        ));
+    }
+    // Matroska stores the shape as a display width in whole pixels: allow
+    // one pixel.
+    let shape = crate::probe::pixel_aspect(vs);
+    let wide = |s: Option<(u32, u32)>| s.map_or(1.0, |(n, d)| n as f64 / d as f64);
+    if (wide(shape) - wide(expect.pixel_aspect)).abs() * expect.width as f64 > 1.0 {
+        return Err(format!(
+            "pixels are shaped {shape:?}, expected {:?} (width, height)",
+            expect.pixel_aspect
         ));
     }
     let packets = vs["nb_read_packets"]
@@ -134,6 +146,7 @@ mod tests {
     const E: Expect = Expect {
         width: 320,
         height: 240,
+        pixel_aspect: None,
         frames: 50,
         audio: 1,
         subtitles: 0,
@@ -171,5 +184,11 @@ mod tests {
         assert!(check(&sample(""), &Expect { frames: 51, ..E }).is_err());
         assert!(check(&sample(""), &Expect { audio: 0, ..E }).is_err());
         assert!(check(&sample(""), &Expect { width: 240, ..E }).is_err());
+        let anamorphic = Expect {
+            pixel_aspect: Some((16, 11)),
+            ..E
+        };
+        let err = check(&sample(""), &anamorphic).unwrap_err();
+        assert!(err.contains("pixels are shaped None"), "{err}");
     }
 }

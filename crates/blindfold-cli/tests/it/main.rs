@@ -10,4 +10,5 @@ mod serve;
 mod serve_guards;
 mod support;
 mod video;
+mod video_inputs;
 mod video_safety;

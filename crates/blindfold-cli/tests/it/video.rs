@@ -10,9 +10,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const W: u32 = 320;
-const H: u32 = 240;
-const FRAMES: u32 = 40;
+pub(crate) const W: u32 = 320;
+pub(crate) const H: u32 = 240;
+pub(crate) const FRAMES: u32 = 40;
 
 pub(crate) fn have_ffmpeg() -> bool {
     let ok = Command::new("ffmpeg").arg("-version").output().is_ok()
@@ -76,7 +76,7 @@ pub(crate) fn probe(path: &Path) -> Value {
 }
 
 /// The frames of a `w` pixels wide video, as raw RGB.
-fn decode(path: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
+pub(crate) fn decode(path: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
@@ -92,7 +92,7 @@ fn decode(path: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
 
 /// The share of box `b` (x0, y0, x1, y1) that is black (`--mode solid`) in
 /// a `w` pixels wide RGB frame.
-fn black_share(frame: &[u8], w: u32, b: [f32; 4]) -> f64 {
+pub(crate) fn black_share(frame: &[u8], w: u32, b: [f32; 4]) -> f64 {
     let (mut dark, mut total) = (0u64, 0u64);
     for y in b[1].ceil() as u32..b[3].floor() as u32 {
         for x in b[0].ceil() as u32..b[2].floor() as u32 {
@@ -104,7 +104,7 @@ fn black_share(frame: &[u8], w: u32, b: [f32; 4]) -> f64 {
     dark as f64 / total.max(1) as f64
 }
 
-fn blindfold_video(args: &[&str], input: &Path, out: &Path) -> std::process::Output {
+pub(crate) fn blindfold_video(args: &[&str], input: &Path, out: &Path) -> std::process::Output {
     run(blindfold()
         .arg(input)
         .arg("-o")

@@ -123,6 +123,26 @@ fn the_picture_a_player_shows_is_written_or_the_file_fails() {
     assert!(!out.exists());
 }
 
+/// Anamorphic video (pixels 16:11, as DV and some broadcast formats store
+/// them): the output keeps the pixel shape, so a player shows the same
+/// picture, not one squeezed to 320x240.
+#[test]
+fn non_square_pixels_stay_non_square() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.mp4");
+    let line = "-f lavfi -t 1 -i testsrc2=size=320x240:rate=10 -vf setsar=16/11 \
+                -c:v libx264 -pix_fmt yuv420p $0";
+    ffmpeg_line(line, &[&input]);
+    let output = dir.path().join("out.mp4");
+    run(&input, &output).unwrap();
+    let v = stream(&probe(&output), "video").clone();
+    assert_eq!(v["sample_aspect_ratio"], "16:11", "{v}");
+    assert_eq!(v["display_aspect_ratio"], "64:33", "{v}");
+}
+
 /// Four frames, the last with a timestamp 6 hours on: at 10 fps that would
 /// be 216,001 frames. It fails before the first frame is detected.
 #[test]
