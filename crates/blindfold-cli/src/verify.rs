@@ -1,5 +1,6 @@
 //! `blindfold verify`: audit anonymised photos with the core's
-//! [`blindfold::audit::audit`] and the detector at its most thorough.
+//! [`blindfold::audit::audit`] and videos with [`blindfold_video::audit_video`],
+//! the detector at its most thorough.
 
 use crate::cli::VerifyArgs;
 use crate::engine;
@@ -197,8 +198,12 @@ fn face_text(c: &blindfold::audit::Candidate) -> String {
 
 fn human_video(path: &Path, v: &VideoAudit) {
     let p = path.display();
+    let checked = match v.frames_checked {
+        1 => "1 frame checked".to_string(),
+        n => format!("{n} frames checked"),
+    };
     if v.clean {
-        eprintln!("{p}: clean ({} frames checked)", v.frames_checked);
+        eprintln!("{p}: clean ({checked})");
         return;
     }
     let mut parts: Vec<String> = v.faces.iter().map(face_text).collect();
@@ -208,9 +213,5 @@ fn human_video(path: &Path, v: &VideoAudit) {
     if !v.tags.is_empty() {
         parts.push(format!("tags: {}", v.tags.join(", ")));
     }
-    eprintln!(
-        "{p}: FOUND {} ({} frames checked)",
-        parts.join("; "),
-        v.frames_checked
-    );
+    eprintln!("{p}: FOUND {} ({checked})", parts.join("; "));
 }
