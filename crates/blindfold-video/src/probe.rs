@@ -72,8 +72,11 @@ pub struct MediaInfo {
     /// True when the input's timestamps are not evenly spaced (`r_frame_rate`
     /// differs from `avg_frame_rate`); such inputs are converted to `rate`.
     pub vfr: bool,
+    /// ffprobe's name for the container, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
+    pub format: String,
     /// Frame count from the container header, if it has one. It counts the
-    /// frames that an edit list skips too.
+    /// frames that an edit list skips too, and in AVI empty "dropped frame"
+    /// chunks that the demuxer never delivers.
     pub header_frames: Option<u64>,
     /// Video packets (frames) the demuxer really delivers, counted by ffprobe
     /// reading the whole file; `None` when not counted.
@@ -190,6 +193,10 @@ pub fn parse(v: &Value) -> Result<MediaInfo, String> {
         pixel_aspect,
         rate,
         vfr,
+        format: v["format"]["format_name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
         header_frames: count("nb_frames").filter(|&n| n > 0),
         packets: count("nb_read_packets"),
         duration,

@@ -123,6 +123,27 @@ fn the_picture_a_player_shows_is_written_or_the_file_fails() {
     assert!(!out.exists());
 }
 
+/// ffmpeg's AVI muxer lists an empty "dropped frame" chunk when the audio
+/// starts first: 51 frames in the header, 50 in the file. Not a truncation.
+#[test]
+fn an_avi_header_counting_an_empty_chunk_is_not_a_truncation() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.avi");
+    let line = "-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 2 \
+                -c:v mpeg4 -c:a mp3 $0";
+    ffmpeg_line(line, &[&input]);
+    let v = stream(&probe(&input), "video").clone();
+    assert_eq!(
+        (&v["nb_frames"], &v["nb_read_frames"]),
+        (&"51".into(), &"50".into())
+    );
+    let report = run(&input, &dir.path().join("out.mp4")).unwrap();
+    assert!(report.frames >= 50, "{}", report.frames);
+}
+
 /// Anamorphic video (pixels 16:11, as DV and some broadcast formats store
 /// them): the output keeps the pixel shape, so a player shows the same
 /// picture, not one squeezed to 320x240.
