@@ -34,7 +34,16 @@
 //! Constant-rate inputs keep every frame as is. Variable-rate inputs get
 //! frames repeated or dropped by timestamp, so the duration and audio sync
 //! are kept (a test checks a clip that switches from 25 to 12.5 fps). Rotated inputs are decoded upright and
-//! written without a rotation.
+//! written without a rotation, and non-square pixels keep their shape. The
+//! constant-rate frames may number at most 4 times the frames in the file
+//! plus a second's worth (`frames::limit`): more fails before decoding.
+//!
+//! # Which stream
+//!
+//! The video stream written is the one a player shows (`probe::main_video`):
+//! never cover art or a thumbnail, else the one marked default, which must be
+//! the largest. When that is not known the file fails; other video streams
+//! are dropped and counted in the report.
 
 mod audit;
 mod cancel;
