@@ -4,12 +4,23 @@
 # at the version of the wasm-bindgen crate in Cargo.lock (installed here with
 # `cargo install` when missing), and wasm-opt (Debian: binaryen; skipped with
 # a warning when absent). The model comes from $BLINDFOLD_MODEL, else from the
-# CLI's model store (`blindfold model fetch`, then `model path`).
+# model store (blindfold-models' fetch_model example: the same cache as
+# `blindfold model fetch`). It never builds or replaces the blindfold CLI
+# (target/release/blindfold keeps its features and backend), and checks so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 target=${CARGO_TARGET_DIR:-$root/target}
 dist=$root/web/dist
+
+# The user's CLI binaries as they are now (path, mtime, size, inode).
+cli_binaries() {
+  local b
+  for b in "$target/release/blindfold" "$target/debug/blindfold"; do
+    if [ -e "$b" ]; then echo "$b $(stat -c '%Y %s %i' "$b")"; fi
+  done
+}
+cli_before=$(cli_binaries)
 
 version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 [ -n "$version" ] || { echo "build.sh: wasm-bindgen is not in Cargo.lock" >&2; exit 1; }
@@ -56,9 +67,9 @@ cp web/index.html web/app.js web/worker.js web/zip.js web/style.css web/favicon.
 echo "== the model"
 model=${BLINDFOLD_MODEL:-}
 if [ -z "$model" ]; then
-  cli=(cargo run -q --release -p blindfold-cli --no-default-features --features rten --)
-  "${cli[@]}" model fetch >/dev/null
-  model=$("${cli[@]}" model path | head -1)
+  # Not `cargo run -p blindfold-cli --features rten`: that would replace the
+  # user's target/release/blindfold with a build on the slow backend.
+  model=$(cargo run -q -p blindfold-models --example fetch_model)
 fi
 [ -f "$model" ] || { echo "build.sh: no model at '$model'" >&2; exit 1; }
 cp "$model" "$dist.tmp/model/centerface-prepared.onnx"
@@ -71,6 +82,13 @@ if [ "$got" != "$want" ]; then
   exit 1
 fi
 echo "$want  centerface-prepared.onnx" > "$dist.tmp/model/SHA256SUMS"
+
+if [ "$(cli_binaries)" != "$cli_before" ]; then
+  echo "build.sh: a blindfold CLI binary changed during the build (it must not):" >&2
+  echo "before: $cli_before" >&2
+  echo "after:  $(cli_binaries)" >&2
+  exit 1
+fi
 
 rm -rf "$dist"
 mv "$dist.tmp" "$dist"
