@@ -22,6 +22,8 @@ def main():
     ap.add_argument("--images", required=True, help="file listing image paths")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--expected", default="200,503",
+                    help="statuses that are not errors (comma separated)")
     a = ap.parse_args()
     host, port = a.addr.rsplit(":", 1)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -75,8 +77,17 @@ def main():
     last_end = max((r[2] for r in ok), default=deadline)
     lat = sorted(r[2] - r[1] for r in ok)
 
-    def pct(p):
-        return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else None
+    def pct(p, xs=lat):
+        return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else None
+
+    # Time to each status, every reply (a 503 or 504 is an answer too).
+    by_status_s = {}
+    for r in results:
+        by_status_s.setdefault(str(r[0]), []).append(r[2] - r[1])
+    latency_by_status = {
+        k: {"p50_s": pct(0.5, sorted(v)), "p99_s": pct(0.99, sorted(v)), "max_s": max(v)}
+        for k, v in by_status_s.items()
+    }
 
     by_status = {}
     for r in results:
@@ -119,14 +130,16 @@ def main():
         "drained_s": last_end - start,
         "p50_s": pct(0.50),
         "p99_s": pct(0.99),
+        "max_reply_s": max((r[2] - r[1] for r in results), default=None),
+        "latency_by_status": latency_by_status,
         "shed_503": by_status.get("503", 0),
-        "other_errors": sum(n for s, n in by_status.items() if s not in ("200", "503")),
+        "other_errors": sum(n for s, n in by_status.items() if s not in a.expected.split(",")),
         "ok_paths": [paths[r[3]] for r in ok],
         "faces_checked": faces,
         "check_failures": bad[:20],
         "check_failure_count": len(bad),
         "error_samples": [r[4].decode("utf-8", "replace") for r in results
-                          if r[0] not in (200, 503)][:5],
+                          if str(r[0]) not in a.expected.split(",")][:5],
     }))
 
 

@@ -205,6 +205,7 @@ fn serve_stops_a_running_video_on_delete_and_on_sigterm() {
     let (st, _, _) = request(&s, "DELETE", &format!("/v1/jobs/{id}"), &[auth()], b"");
     assert_eq!(st, 204);
     let t = Instant::now();
+    let took = || eprintln!("job gone {:?} after DELETE", t.elapsed());
     let job_files = |s: &Server| -> Vec<_> {
         let all = left_in(&s.work);
         all.into_iter()
@@ -220,6 +221,7 @@ fn serve_stops_a_running_video_on_delete_and_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    took();
     assert_eq!(request(&s, "GET", "/healthz", &[], b"").0, 200);
 
     // SIGTERM during a job: the process exits within seconds, with 0, and
@@ -243,6 +245,7 @@ fn serve_stops_a_running_video_on_delete_and_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
+    eprintln!("exited {:?} after SIGTERM", t.elapsed());
     assert!(status.success(), "{status:?}");
     assert_eq!(processes_naming(&work), Vec::<String>::new());
     assert_eq!(left_in(&s.work), Vec::<std::path::PathBuf>::new());
