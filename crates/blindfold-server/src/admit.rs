@@ -61,8 +61,13 @@ impl Work {
 }
 
 /// Width and height from the image's header (no pixel is decoded), when
-/// the `image` crate can read it.
+/// the `image` crate can read it. Not for TIFF: its first picture may be a
+/// small preview of a larger one that the engine decodes (the caller then
+/// charges the whole budget).
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    if blindfold::codec::sniff(bytes) == Some(blindfold::codec::Format::Tiff) {
+        return None;
+    }
     blindfold::image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .ok()?
@@ -84,6 +89,19 @@ pub fn too_large(width: u32, height: u32, limit: u64) -> Option<Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tiff_is_not_measured_by_its_first_picture() {
+        let img = blindfold::image::RgbImage::new(40, 30);
+        let mut tiff = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut tiff, blindfold::image::ImageFormat::Tiff)
+            .unwrap();
+        assert_eq!(dimensions(tiff.get_ref()), None);
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, blindfold::image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(dimensions(png.get_ref()), Some((40, 30)));
+    }
 
     #[test]
     fn costs_fit_the_budget_and_a_huge_one_goes_alone() {
