@@ -297,6 +297,18 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 0.3, value_name = "F")]
     pub threshold: f32,
 
+    /// Candidates scoring under this count only when two passes (scales)
+    /// saw them: textures that fool one pass are not reported, faces are
+    /// found at two scales. 0 counts every candidate over --threshold (the
+    /// most sensitive audit, with more false findings).
+    #[arg(long, default_value_t = 0.5, value_name = "F")]
+    pub confirm: f32,
+
+    /// Faces less tall than this (pixels) are listed as "tiny", not as
+    /// findings: too small to identify anyone. 0 reports every face.
+    #[arg(long, default_value_t = blindfold::audit::MIN_FACE_HEIGHT, value_name = "PX")]
+    pub min_height: f32,
+
     /// Folder of the original photos (same file names, with or without
     /// the .anon suffix): report the share of pixels changed outside masks.
     #[arg(long, value_name = "DIR")]

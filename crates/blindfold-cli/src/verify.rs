@@ -38,13 +38,14 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     let plan = inputs::collect(&args.paths, &Placement::InPlace)?;
     let jobs = plan.jobs;
     let say = |m: &str| eprintln!("blindfold: {m}");
-    let cfg = DetectConfig::thorough(args.threshold);
-    cfg.validate().context("bad --threshold")?;
+    let cfg = DetectConfig::audit(args.threshold, args.confirm);
+    cfg.validate().context("bad --threshold or --confirm")?;
     // One detector, every CPU.
     let engine = engine::resolve(&args.engine, 1, &say)?;
     let mut det = engine.detector_with_threads(&cfg, num_cpus())?;
     let opts = AuditOptions {
         max_changed_share: args.max_changed,
+        min_face_height: args.min_height,
         ..AuditOptions::default()
     };
     let (mut clean, mut total) = (0usize, 0usize);
@@ -56,7 +57,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
             .as_deref()
             .and_then(|d| original_for(&job.input, d));
         let (res, vres) = if job.kind == Kind::Video {
-            let v = audit_video(&job.input, det.as_mut(), args.every)
+            let v = audit_video(&job.input, det.as_mut(), args.every, args.min_height)
                 .map_err(|e| anyhow::anyhow!("{}", e.kind));
             let photo = v
                 .as_ref()
@@ -168,7 +169,7 @@ fn human(path: &Path, res: &Result<Option<Audit>>) {
         Ok(None) => eprintln!("{p}: error: nothing audited"),
         Ok(Some(a)) if a.clean => eprintln!("{p}: clean"),
         Ok(Some(a)) => {
-            let mut parts: Vec<String> = a.faces.iter().map(face_text).collect();
+            let mut parts: Vec<String> = a.found.faces.iter().map(face_text).collect();
             if !a.metadata.is_empty() {
                 parts.push(format!("metadata: {}", a.metadata.join(", ")));
             }
@@ -206,7 +207,7 @@ fn human_video(path: &Path, v: &VideoAudit) {
         eprintln!("{p}: clean ({checked})");
         return;
     }
-    let mut parts: Vec<String> = v.faces.iter().map(face_text).collect();
+    let mut parts: Vec<String> = v.found.faces.iter().map(face_text).collect();
     if !v.streams.is_empty() {
         parts.push(format!("streams: {}", v.streams.join(", ")));
     }

@@ -7,7 +7,7 @@ use crate::error::{ErrorKind, VideoError};
 use crate::ffmpeg::{self, Tool};
 use crate::probe::ffprobe_json;
 use crate::verify::all_bad_tags;
-use blindfold::audit::{Candidate, audit_picture};
+use blindfold::audit::{Faces, Grain};
 use blindfold::detect::FaceDetector;
 use blindfold::image::RgbImage;
 use serde::Serialize;
@@ -26,21 +26,24 @@ pub struct VideoAudit {
     pub tags: Vec<String>,
     /// Frames looked at (one every `every_s` seconds).
     pub frames_checked: u64,
-    /// Face candidates in those frames; `view` names the frame (`frame N`).
-    pub faces: Vec<Candidate>,
-    /// Candidates over what looks like a mask fill (not findings).
-    pub masked: Vec<Candidate>,
+    /// Face candidates in those frames (`view` names the frame, `frame N`):
+    /// faces left behind, and those over a mask fill or too small, which
+    /// are not findings.
+    #[serde(flatten)]
+    pub found: Faces,
     /// Nothing found.
     pub clean: bool,
 }
 
 /// Audit `path`: its streams, tags and chapters, and faces in the first
 /// frame and one frame every `every_s` seconds of each video stream, found by
-/// `detector`.
+/// `detector`; faces less tall than `min_face_height` pixels are not
+/// findings (see [`blindfold::audit::AuditOptions::min_face_height`]).
 pub fn audit_video(
     path: &Path,
     detector: &mut dyn FaceDetector,
     every_s: f64,
+    min_face_height: f32,
 ) -> Result<VideoAudit, VideoError> {
     let fail = |kind| VideoError::new(path, kind);
     if !(every_s > 0.0 && every_s.is_finite()) {
@@ -59,7 +62,10 @@ pub fn audit_video(
     if videos.is_empty() {
         return Err(fail(ErrorKind::Probe("no video stream".into())));
     }
-    let mut sampled = Sampled::default();
+    let mut sampled = Sampled {
+        min_face_height,
+        ..Sampled::default()
+    };
     for s in &videos {
         let label = match videos.len() {
             1 => String::new(),
@@ -69,18 +75,13 @@ pub fn audit_video(
             .stream(path, s, every_s, &label, detector)
             .map_err(fail)?;
     }
-    let Sampled {
-        frames,
-        faces,
-        masked,
-    } = sampled;
-    let clean = streams.is_empty() && tags.is_empty() && faces.is_empty();
+    let Sampled { frames, found, .. } = sampled;
+    let clean = streams.is_empty() && tags.is_empty() && found.faces.is_empty();
     Ok(VideoAudit {
         streams,
         tags,
         frames_checked: frames,
-        faces,
-        masked,
+        found,
         clean,
     })
 }
@@ -89,8 +90,8 @@ pub fn audit_video(
 #[derive(Default)]
 struct Sampled {
     frames: u64,
-    faces: Vec<Candidate>,
-    masked: Vec<Candidate>,
+    found: Faces,
+    min_face_height: f32,
 }
 
 impl Sampled {
@@ -132,9 +133,10 @@ impl Sampled {
             }
             let img = RgbImage::from_raw(w, h, buf.clone()).expect("buffer has the frame's size");
             let view = format!("{label}frame {n}");
-            if let Err(source) =
-                audit_picture(&img, &view, detector, &mut self.faces, &mut self.masked)
-            {
+            let looked = self
+                .found
+                .look(&img, &view, Grain::Lossy, detector, self.min_face_height);
+            if let Err(source) = looked {
                 break Err(ErrorKind::Detect { frame: n, source });
             }
             n += 1;

@@ -6,9 +6,12 @@
 //!   thorough setting, [`crate::detect::DetectConfig::thorough`]) on every
 //!   view of the pixels ([`crate::views::seen`]: the RGB, the composites
 //!   over black and white, and the alpha as grey). A candidate whose box is
-//!   filled with a mask fill (one flat colour, or noise) is not a face left
-//!   behind but a mask already drawn (the middle of its box is mostly flat
-//!   or noise, see [`is_fill`]); it is listed apart;
+//!   covered by a mask fill is not a face left behind but a mask already
+//!   drawn; it is listed apart. What counts as a fill is checked over the
+//!   whole region it covers ([`fill`]: one exact colour, or noise as
+//!   blindfold draws it), so a dark, grainy or very smooth face is never
+//!   taken for one; with the original, pixels that changed from it inside
+//!   the masks the default settings would draw count too;
 //! - identifying metadata of any kind ([`crate::metadata::scan`]), plus text
 //!   or device fields in the ICC profile (`icc-text`), a profile that is
 //!   not a readable RGB ICC profile (`icc-unreadable`), and further frames
@@ -18,12 +21,15 @@
 //!   detector finds in the original, and every pixel that looks like mask
 //!   fill). It should be only the re-encode.
 
-use crate::anonymize::{MaskSpec, masks_for};
+pub mod fill;
+
+use crate::anonymize::{Mask, MaskSpec, masks_for};
 use crate::codec::{self, DecodeOptions, Format};
 use crate::detect::FaceDetector;
 use crate::icc::{self, Sanitized};
 use crate::views::seen;
 use crate::{Detection, Error, metadata};
+pub use fill::{Fill, Grain};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
@@ -42,13 +48,21 @@ pub struct AuditOptions {
     /// Share of pixels outside the masks that may differ from the original
     /// by more than [`CHANGED_LEVEL`] before it counts as a finding.
     pub max_changed_share: f64,
+    /// Candidates whose box is less tall than this (pixels) are listed as
+    /// [`Faces::tiny`], not as findings: too small to identify anyone.
+    pub min_face_height: f32,
 }
+
+/// The default [`AuditOptions::min_face_height`]: a face under 8 pixels
+/// tall has no features left to recognise.
+pub const MIN_FACE_HEIGHT: f32 = 8.0;
 
 impl Default for AuditOptions {
     fn default() -> Self {
         AuditOptions {
             decode: DecodeOptions::default(),
             max_changed_share: 0.01,
+            min_face_height: MIN_FACE_HEIGHT,
         }
     }
 }
@@ -63,15 +77,68 @@ pub struct Candidate {
     pub view: String,
 }
 
+/// The face candidates of an audit, sorted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Faces {
+    /// Candidates that are not mask fills: faces left behind (findings).
+    pub faces: Vec<Candidate>,
+    /// Candidates over a mask fill (one exact colour, or noise); not
+    /// findings.
+    pub masked: Vec<Candidate>,
+    /// Candidates less tall than the smallest height that counts; not
+    /// findings.
+    pub tiny: Vec<Candidate>,
+}
+
+impl Faces {
+    /// Look for faces in one picture (a view of a photo, or a video frame,
+    /// stored with `grain`) and sort the candidates: over a mask fill, less
+    /// than `min_height` pixels tall, or faces left behind.
+    pub fn look(
+        &mut self,
+        picture: &RgbImage,
+        view: &str,
+        grain: Grain,
+        detector: &mut dyn FaceDetector,
+        min_height: f32,
+    ) -> Result<(), Error> {
+        let fill = fill::fill_map(picture, grain);
+        self.sort(picture, view, &fill, detector, min_height)
+    }
+
+    fn sort(
+        &mut self,
+        picture: &RgbImage,
+        view: &str,
+        fill: &[Fill],
+        detector: &mut dyn FaceDetector,
+        min_height: f32,
+    ) -> Result<(), Error> {
+        for detection in detector.detect(picture)? {
+            let c = Candidate {
+                detection,
+                view: view.to_string(),
+            };
+            if is_covered(picture, fill, &c.detection) {
+                self.masked.push(c);
+            } else if c.detection.bbox.height() < min_height {
+                self.tiny.push(c);
+            } else {
+                self.faces.push(c);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What an audit found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Audit {
     /// The image's real format (from its content).
     pub format: Format,
-    /// Face candidates that are not mask fills: faces left behind.
-    pub faces: Vec<Candidate>,
-    /// Candidates over a mask fill (flat colour or noise); not findings.
-    pub masked: Vec<Candidate>,
+    /// Face candidates: faces left behind, and those that are not findings.
+    #[serde(flatten)]
+    pub found: Faces,
     /// Identifying metadata present.
     pub metadata: Vec<&'static str>,
     /// Frames or pages in the file.
@@ -96,9 +163,20 @@ pub fn audit(
         ..opts.decode
     };
     let img = codec::decode(bytes, &decode)?;
-    let (mut faces, mut masked) = (Vec::new(), Vec::new());
+    let grain = Grain::of(bytes, img.format);
+    // With the original: where the faces found in it were, and which
+    // pixels changed from it.
+    let original = match original {
+        Some(orig) => Some(Original::new(&img.image, orig, detector, &decode)?),
+        None => None,
+    };
+    let mut faces = Faces::default();
     for (view, picture) in VIEWS.iter().zip(seen(&img.image, img.alpha.as_ref())) {
-        audit_picture(&picture, view, detector, &mut faces, &mut masked)?;
+        let mut fill = fill::fill_map(&picture, grain);
+        if let Some(o) = &original {
+            o.mark_replaced(&picture, &mut fill);
+        }
+        faces.sort(&picture, view, &fill, detector, opts.min_face_height)?;
     }
     let mut found = metadata::scan(bytes, img.format).identifying();
     match img.icc.as_deref().map(icc::sanitize) {
@@ -111,16 +189,15 @@ pub fn audit(
     if img.frames > 1 && !found.contains(&"frames") {
         found.push("frames");
     }
-    let changed = match original {
-        Some(orig) => Some(changed_outside(&img.image, orig, detector, &decode)?),
-        None => None,
-    };
-    let clean =
-        faces.is_empty() && found.is_empty() && changed.is_none_or(|c| c <= opts.max_changed_share);
+    let changed = original
+        .as_ref()
+        .map(|o| o.changed_outside(&img.image, grain));
+    let clean = faces.faces.is_empty()
+        && found.is_empty()
+        && changed.is_none_or(|c| c <= opts.max_changed_share);
     Ok(Audit {
         format: img.format,
-        faces,
-        masked,
+        found: faces,
         metadata: found,
         frames: img.frames,
         changed_outside_masks: changed,
@@ -128,79 +205,11 @@ pub fn audit(
     })
 }
 
-/// Look for faces in one picture (a view of a photo, or a video frame):
-/// candidates over a mask fill go to `masked`, the rest to `faces`.
-pub fn audit_picture(
-    picture: &RgbImage,
-    view: &str,
-    detector: &mut dyn FaceDetector,
-    faces: &mut Vec<Candidate>,
-    masked: &mut Vec<Candidate>,
-) -> Result<(), Error> {
-    let fill = fill_map(picture);
-    for detection in detector.detect(picture)? {
-        let c = Candidate {
-            detection,
-            view: view.to_string(),
-        };
-        if is_fill(picture, &fill, &c.detection) {
-            masked.push(c);
-        } else {
-            faces.push(c);
-        }
-    }
-    Ok(())
-}
-
-/// Which pixels look like a mask fill: their 3x3 neighbourhood is one flat
-/// colour, or as unlike as independent random values (noise; uniform random
-/// bytes differ by 85 on average, less after JPEG compression, while
-/// neighbouring pixels of a photo differ by a few).
-pub fn fill_map(img: &RgbImage) -> Vec<bool> {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let px = img.as_raw();
-    let at = |x: usize, y: usize, c: usize| i32::from(px[(y * w + x) * 3 + c]);
-    let mut fill = vec![false; w * h];
-    for y in 1..h.saturating_sub(1) {
-        for x in 1..w.saturating_sub(1) {
-            let (mut flat, mut diff) = (true, 0i32);
-            for dy in 0..3 {
-                for dx in 0..3 {
-                    for c in 0..3 {
-                        let d = (at(x + dx - 1, y + dy - 1, c) - at(x, y, c)).abs();
-                        flat &= d <= 2;
-                        diff += d;
-                    }
-                }
-            }
-            fill[y * w + x] = flat || diff > 24 * 28;
-        }
-    }
-    fill
-}
-
-fn grow(map: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
-    let mut rows = vec![false; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let (lo, hi) = (x.saturating_sub(r), (x + r).min(w - 1));
-            rows[y * w + x] = (lo..=hi).any(|i| map[y * w + i]);
-        }
-    }
-    let mut out = vec![false; w * h];
-    for y in 0..h {
-        let (lo, hi) = (y.saturating_sub(r), (y + r).min(h - 1));
-        for x in 0..w {
-            out[y * w + x] = (lo..=hi).any(|j| rows[j * w + x]);
-        }
-    }
-    out
-}
-
-/// Whether `d` sits on a mask: at least 40% of the middle of its box (half
-/// its width and height) is fill (see [`fill_map`]). A face on a flat
-/// background is not: the middle of its box is the face.
-pub fn is_fill(img: &RgbImage, fill: &[bool], d: &Detection) -> bool {
+/// Whether `d` sits on a mask: the middle of its box (half its width and
+/// height, where a face's eyes, nose and mouth are) is half covered by
+/// noise, or nine tenths by any fill (see [`Fill::Solid`]). A face beside a
+/// mask is not: the middle of its box is the face.
+pub fn is_covered(img: &RgbImage, fill: &[Fill], d: &Detection) -> bool {
     let b = d.bbox.clip(img.width(), img.height());
     let (cx, cy) = b.center();
     let (hw, hh) = (b.width() / 4.0, b.height() / 4.0);
@@ -208,65 +217,104 @@ pub fn is_fill(img: &RgbImage, fill: &[bool], d: &Detection) -> bool {
     let w = img.width() as usize;
     let x1 = ((cx + hw).ceil() as usize).min(w);
     let y1 = ((cy + hh).ceil() as usize).min(img.height() as usize);
-    let (mut n, mut filled) = (0usize, 0usize);
+    let (mut n, mut noise, mut solid) = (0usize, 0usize, 0usize);
     for y in y0..y1 {
         for x in x0..x1 {
             n += 1;
-            filled += usize::from(fill[y * w + x]);
-        }
-    }
-    n > 0 && filled * 10 >= n * 4
-}
-
-/// The share of pixels outside the masks over the faces found in the
-/// original that differ from it by more than [`CHANGED_LEVEL`].
-fn changed_outside(
-    out: &RgbImage,
-    original: &[u8],
-    detector: &mut dyn FaceDetector,
-    decode: &DecodeOptions,
-) -> Result<f64, Error> {
-    let orig = codec::decode(original, decode)?;
-    if orig.image.dimensions() != out.dimensions() {
-        return Err(Error::Verify(format!(
-            "the original is {:?}, the output {:?}",
-            orig.image.dimensions(),
-            out.dimensions()
-        )));
-    }
-    let dets = crate::views::detect_seen(detector, &orig.image, orig.alpha.as_ref())?;
-    let masks = masks_for(&dets, &MaskSpec::default());
-    let (w, h) = out.dimensions();
-    // Inside a mask: under one drawn over a face found in the original, or
-    // filled (the anonymiser's detections can differ a little).
-    // Grown by 2 pixels so a mask's rim counts as mask.
-    let mut inside = grow(&fill_map(out), w as usize, h as usize, 2);
-    for m in &masks {
-        for y in m.rows(h) {
-            for x in m.row_span(y, w) {
-                inside[(y * w + x) as usize] = true;
+            match fill[y * w + x] {
+                Fill::Noise => noise += 1,
+                Fill::Solid => solid += 1,
+                Fill::None => {}
             }
         }
     }
-    let (mut outside, mut changed) = (0u64, 0u64);
-    for (i, (a, b)) in out.pixels().zip(orig.image.pixels()).enumerate() {
-        if inside[i] {
-            continue;
+    n > 0 && (noise * 2 >= n || (noise + solid) * 10 >= n * 9)
+}
+
+/// What the original tells: the masks the default settings draw over the
+/// faces the detector finds in it, and its pixels.
+struct Original {
+    image: RgbImage,
+    masks: Vec<Mask>,
+}
+
+impl Original {
+    fn new(
+        out: &RgbImage,
+        original: &[u8],
+        detector: &mut dyn FaceDetector,
+        decode: &DecodeOptions,
+    ) -> Result<Original, Error> {
+        let orig = codec::decode(original, decode)?;
+        if orig.image.dimensions() != out.dimensions() {
+            return Err(Error::Verify(format!(
+                "the original is {:?}, the output {:?}",
+                orig.image.dimensions(),
+                out.dimensions()
+            )));
         }
-        outside += 1;
-        if a.0
-            .iter()
-            .zip(b.0)
-            .any(|(p, q)| p.abs_diff(q) > CHANGED_LEVEL)
-        {
-            changed += 1;
+        let dets = crate::views::detect_seen(detector, &orig.image, orig.alpha.as_ref())?;
+        Ok(Original {
+            masks: masks_for(&dets, &MaskSpec::default()),
+            image: orig.image,
+        })
+    }
+
+    /// Every pixel inside a mask, grown by 2 pixels so a mask's rim counts.
+    fn inside(&self) -> Vec<bool> {
+        let (w, h) = self.image.dimensions();
+        let mut inside = vec![false; (w * h) as usize];
+        for m in &self.masks {
+            for y in m.rows(h) {
+                for x in m.row_span(y, w) {
+                    inside[(y * w + x) as usize] = true;
+                }
+            }
+        }
+        fill::grow(&inside, w as usize, h as usize, 2)
+    }
+
+    /// Mark as fill the pixels of `picture` inside the masks that changed
+    /// from the original by more than [`CHANGED_LEVEL`]: whatever covers
+    /// them there, it is not the original face.
+    fn mark_replaced(&self, picture: &RgbImage, fill: &mut [Fill]) {
+        let inside = self.inside();
+        for (i, (a, b)) in picture.pixels().zip(self.image.pixels()).enumerate() {
+            if inside[i] && differs(a.0, b.0) {
+                fill[i] = Fill::Noise;
+            }
         }
     }
-    Ok(if outside == 0 {
-        0.0
-    } else {
-        changed as f64 / outside as f64
-    })
+
+    /// The share of pixels outside the masks (and outside any fill, grown by
+    /// 2 pixels: the anonymiser's detections can differ a little) that
+    /// differ from the original by more than [`CHANGED_LEVEL`].
+    fn changed_outside(&self, out: &RgbImage, grain: Grain) -> f64 {
+        let (w, h) = out.dimensions();
+        let filled: Vec<bool> = fill::fill_map(out, grain)
+            .iter()
+            .map(|f| *f != Fill::None)
+            .collect();
+        let fill = fill::grow(&filled, w as usize, h as usize, 2);
+        let inside = self.inside();
+        let (mut outside, mut changed) = (0u64, 0u64);
+        for (i, (a, b)) in out.pixels().zip(self.image.pixels()).enumerate() {
+            if inside[i] || fill[i] {
+                continue;
+            }
+            outside += 1;
+            changed += u64::from(differs(a.0, b.0));
+        }
+        if outside == 0 {
+            0.0
+        } else {
+            changed as f64 / outside as f64
+        }
+    }
+}
+
+fn differs(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).any(|(p, q)| p.abs_diff(q) > CHANGED_LEVEL)
 }
 
 #[cfg(test)]

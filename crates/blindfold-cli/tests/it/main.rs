@@ -1,6 +1,7 @@
 //! blindfold's integration tests: one test binary, one module per area.
 //! Tests that need the real model fetch it once into the cache (see `support`).
 
+mod audit;
 mod backends;
 mod failclosed;
 mod golden;

@@ -402,6 +402,22 @@ impl DetectConfig {
         }
     }
 
+    /// [`DetectConfig::thorough`], where a box scoring under `confirm`
+    /// counts only when two passes (scales or overviews; the mirrored image
+    /// is the same pass) saw it. A texture that looks like a face mostly
+    /// fools one pass; a face is found at two scales. 0 (or `confirm` at or
+    /// under the threshold) counts every box.
+    pub fn audit(threshold: f32, confirm: f32) -> DetectConfig {
+        DetectConfig {
+            size_gate: SizeGate {
+                agree: 2,
+                confirm_below: confirm,
+                ..SizeGate::OFF
+            },
+            ..DetectConfig::thorough(threshold)
+        }
+    }
+
     /// Reject settings that cannot work.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: &str| Err(Error::Config(m.to_string()));
