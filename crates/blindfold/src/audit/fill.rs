@@ -334,9 +334,9 @@ fn cell_side(n: usize) -> usize {
     (((n as f64).sqrt() / 4.0) as usize).clamp(2, 8)
 }
 
-/// The solid colour of a flat region, if it is one: 90% of its pixels
-/// within the tolerance of the most common colour, and its cell means all
-/// the same.
+/// The solid colour of a flat region, if it is one: not white, 90% of its
+/// pixels within the tolerance of the most common colour, and its cell
+/// means all the same.
 fn solid_colour(px: &[u8], w: usize, region: &[usize], grain: Grain) -> Option<[u8; 3]> {
     let mut hist = [[0usize; 256]; 3];
     for &i in region {
@@ -349,6 +349,12 @@ fn solid_colour(px: &[u8], w: usize, region: &[usize], grain: Grain) -> Option<[
             .max_by_key(|&v| h[v])
             .expect("a histogram has 256 bins") as u8
     });
+    // Pure white is where an over-exposed photo clips: a blown-out face is
+    // white between its eyes, brows and mouth. No fill of blindfold's is
+    // white, so a white region is never taken for one.
+    if colour.iter().all(|&v| v >= 250) {
+        return None;
+    }
     let tol = grain.solid_tolerance();
     let near = region
         .iter()

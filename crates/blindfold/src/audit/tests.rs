@@ -142,6 +142,7 @@ fn dark_grainy_and_smooth_faces_are_not_fills() {
         ("dark", face(0.03, 0.0)),
         ("very dark", face(0.015, 0.0)),
         ("blown out", face(3.0, 0.0)),
+        ("blown out, nearly gone", face(6.0, 0.0)),
         ("grainy", grainy),
         ("grey grain", grey_grain),
         ("smooth", smooth),
