@@ -115,40 +115,18 @@ fn blobs(input: &Tensor4, i: usize) -> Vec<(usize, usize, usize, usize)> {
         let d = &input.data;
         d[base + k] > 128.0 && d[base + plane + k] < 64.0 && d[base + 2 * plane + k] < 64.0
     };
-    let mut seen = vec![false; plane];
-    let mut out = Vec::new();
-    for start in 0..plane {
-        if seen[start] || !red(start) {
-            continue;
-        }
-        seen[start] = true;
-        let mut stack = vec![start];
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        while let Some(k) = stack.pop() {
-            let (y, x) = (k / w, k % w);
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
-            let mut push = |k2: usize| {
-                if !seen[k2] && red(k2) {
-                    seen[k2] = true;
-                    stack.push(k2);
-                }
-            };
-            if x > 0 {
-                push(k - 1);
-            }
-            if x + 1 < w {
-                push(k + 1);
-            }
-            if y > 0 {
-                push(k - w);
-            }
-            if y + 1 < h {
-                push(k + w);
-            }
-        }
-        out.push((x0, y0, x1, y1));
-    }
-    out
+    let map: Vec<bool> = (0..plane).map(red).collect();
+    crate::audit::fill::regions(&map, w, h, 1)
+        .iter()
+        .map(|region| {
+            region
+                .iter()
+                .fold((usize::MAX, usize::MAX, 0, 0), |(x0, y0, x1, y1), &k| {
+                    let (y, x) = (k / w, k % w);
+                    (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1))
+                })
+        })
+        .collect()
 }
 
 impl Backend for FakeCenterFace {

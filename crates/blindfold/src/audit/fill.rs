@@ -4,9 +4,9 @@
 //! A fill is recognised by what it really is, checked over the whole region
 //! it covers, not pixel by pixel:
 //! - **solid**: one exact colour. A region of locally flat pixels counts when
-//!   90% of it lies within [`Grain::solid_tolerance`] of its most common
-//!   colour and its cells (small squares) have the same mean, so a dark,
-//!   blown-out or very smooth face (flat in 3x3 windows, but with eyes and
+//!   90% of it lies within a small tolerance (0 levels stored exactly, 2
+//!   through a lossy codec) of its most common colour and its cells (small
+//!   squares) have the same mean, so a dark, blown-out or very smooth face (flat in 3x3 windows, but with eyes and
 //!   a mouth that differ by a few levels) does not;
 //! - **noise**: independent random values, as blindfold draws them (uniform
 //!   over 0..=255 in every channel). A region of busy pixels counts when its
@@ -141,7 +141,7 @@ pub fn fill_map(img: &RgbImage, grain: Grain) -> Vec<Fill> {
     let px = img.as_raw();
     let mut fill = vec![Fill::None; w * h];
     let (flat, busy) = local_maps(px, w, h, grain);
-    for region in regions(&flat, w, h) {
+    for region in regions(&flat, w, h, MIN_REGION) {
         if let Some(colour) = solid_colour(px, w, &region, grain) {
             let tol = grain.solid_tolerance();
             for &i in &region {
@@ -153,7 +153,7 @@ pub fn fill_map(img: &RgbImage, grain: Grain) -> Vec<Fill> {
         }
     }
     let mut noise = vec![false; w * h];
-    for region in regions(&majority(&busy, w, h), w, h) {
+    for region in regions(&majority(&busy, w, h), w, h, MIN_REGION) {
         if is_noise(px, w, &region, grain) {
             for &i in &region {
                 noise[i] = true;
@@ -230,9 +230,9 @@ fn majority(map: &[bool], w: usize, h: usize) -> Vec<bool> {
     out
 }
 
-/// Connected regions (4-neighbours) of `map`, each at least [`MIN_REGION`]
-/// pixels, as lists of pixel indices.
-fn regions(map: &[bool], w: usize, h: usize) -> Vec<Vec<usize>> {
+/// Connected regions (4-neighbours) of `map`, each of at least `min` pixels,
+/// as lists of pixel indices (row by row).
+pub(crate) fn regions(map: &[bool], w: usize, h: usize, min: usize) -> Vec<Vec<usize>> {
     let mut seen = vec![false; map.len()];
     let mut out = Vec::new();
     let mut stack = Vec::new();
@@ -265,7 +265,7 @@ fn regions(map: &[bool], w: usize, h: usize) -> Vec<Vec<usize>> {
                 visit(i + w);
             }
         }
-        if region.len() >= MIN_REGION {
+        if region.len() >= min {
             out.push(region);
         }
     }
