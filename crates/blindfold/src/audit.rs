@@ -134,6 +134,18 @@ impl Faces {
     }
 }
 
+/// In the alpha view, count as fill the pixels that are a fill in the RGB
+/// and fully opaque: blindfold makes the alpha 255 wherever it fills the
+/// RGB, and white alone is no fill (a blown-out face is white between its
+/// features), so the mask is recognised by the RGB fill beneath it.
+fn opaque_fill(alpha_view: &RgbImage, rgb_fill: &[Fill], fill: &mut [Fill]) {
+    for ((f, &under), px) in fill.iter_mut().zip(rgb_fill).zip(alpha_view.pixels()) {
+        if *f == Fill::None && under != Fill::None && px[0] == 255 {
+            *f = under;
+        }
+    }
+}
+
 /// Whether the detector still finds `d` once the noise fill around it is
 /// flat grey (its mean). The edge and texture of a noise fill, with a collar
 /// or a shoulder below it, can look like a face to the detector; a face
@@ -208,10 +220,16 @@ pub fn audit(
         None => None,
     };
     let mut faces = Faces::default();
+    let mut rgb_fill = Vec::new();
     for (view, picture) in VIEWS.iter().zip(seen(&img.image, img.alpha.as_ref())) {
         let mut fill = fill::fill_map(&picture, grain);
         if let Some(o) = &original {
             o.mark_replaced(&picture, &mut fill);
+        }
+        if *view == "rgb" {
+            rgb_fill.clone_from(&fill);
+        } else if *view == "alpha" {
+            opaque_fill(&picture, &rgb_fill, &mut fill);
         }
         faces.sort(&picture, view, &fill, detector, opts.min_face_height)?;
     }

@@ -31,6 +31,12 @@ fn a_face_hidden_in_the_alpha_is_found() {
         "the masks are seen and recognised as fills"
     );
     assert_eq!(a.changed_outside_masks, Some(0.0));
+    // Without the original too: the alpha under a mask is opaque (white in
+    // the alpha view), and white alone is no fill; the RGB fill beneath it
+    // tells the mask.
+    let a = check(&ours, None);
+    assert!(a.clean, "{a:?}");
+    assert!(a.found.masked.iter().any(|c| c.view == "alpha"), "{a:?}");
 }
 
 #[test]
