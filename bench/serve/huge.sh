@@ -20,24 +20,7 @@ SMALL_CLIENTS=${SMALL_CLIENTS:-8}
 HUGE_MP=${HUGE_MP:-60}
 SECONDS_LOAD=${LOAD_SECONDS:-90}
 REQUEST_TIMEOUT=${REQUEST_TIMEOUT:-120}
-BIN=${BLINDFOLD_BIN:-${CARGO_TARGET_DIR:-target}/debug/blindfold}
-[ -x "$BIN" ] || cargo build -q -p blindfold-cli
-[ -d "$SRC" ] || { echo "no images at $SRC (WIDER FACE dev)"; exit 2; }
-
-VENV=bench/serve/.venv
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "Pillow>=10"
-fi
-PY="$VENV/bin/python"
-
-TMP=$(mktemp -d)
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+source bench/serve/common.sh
 
 # 40 small photos (every k-th WIDER dev photo) and 3 huge ones: WIDER
 # photos enlarged to HUGE_MP megapixels at 3:2.
@@ -59,20 +42,9 @@ PYEOF
 ls "$TMP/small"/*.jpg > "$TMP/small.list"
 ls "$TMP/huge"/*.jpg > "$TMP/huge.list"
 
-mkdir -p "$TMP/work"
 # shellcheck disable=SC2086
-"$BIN" serve --listen 127.0.0.1:0 --quiet --work-dir "$TMP/work" \
-  --request-timeout "$REQUEST_TIMEOUT" ${SERVE_FLAGS:-} 2> "$TMP/server.log" &
-SERVER_PID=$!
-ADDR=""
-for _ in $(seq 1 600); do
-  ADDR=$(sed -n 's/^blindfold: listening on http:\/\/\([^ ]*\).*/\1/p' "$TMP/server.log")
-  [ -n "$ADDR" ] && curl -sf "http://$ADDR/readyz" >/dev/null && break
-  sleep 0.2
-done
-[ -n "$ADDR" ] || { cat "$TMP/server.log"; exit 1; }
+start_server --request-timeout "$REQUEST_TIMEOUT" ${SERVE_FLAGS:-}
 curl -s "http://$ADDR/readyz" > "$TMP/ready.json"
-( while kill -0 "$SERVER_PID" 2>/dev/null; do grep VmRSS /proc/$SERVER_PID/status 2>/dev/null | awk '{print $2}'; sleep 0.5; done ) > "$TMP/rss" &
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 "$PY" bench/serve/load.py --addr "$ADDR" --images "$TMP/huge.list" --clients "$HUGE_CLIENTS" \
   --seconds "$SECONDS_LOAD" --expected 200,503,504 > "$TMP/huge.json" &
@@ -91,12 +63,7 @@ done
 HELD_S=$(( $(date +%s) - T0 ))
 curl -s "http://$ADDR/metrics" > "$TMP/metrics"
 HWM_KB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER_PID/status)
-T0=$(date +%s%N)
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID" || { echo "server exited with an error"; cat "$TMP/server.log"; exit 1; }
-STOP_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
-SERVER_PID=""
-LEFT=$(find "$TMP/work" -mindepth 1 | wc -l)
+stop_server
 
 "$PY" - "$TMP" "$HWM_KB" "$LEFT" "$HELD_S" "$STOP_MS" "$REQUEST_TIMEOUT" "$LOAD0" "$LOAD1" <<'PYEOF'
 import json, sys

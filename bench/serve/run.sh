@@ -18,24 +18,7 @@ SECONDS_LOAD=${LOAD_SECONDS:-60}
 # pixel plus 100 MB), one detector per CPU, plus 512 MB for the bodies
 # waiting in the queue and the process itself.
 RSS_BOUND_MB=${RSS_BOUND_MB:-$(( $(nproc) * 1800 + 512 ))}
-BIN=${BLINDFOLD_BIN:-${CARGO_TARGET_DIR:-target}/debug/blindfold}
-[ -x "$BIN" ] || cargo build -q -p blindfold-cli
-[ -d "$SRC" ] || { echo "no images at $SRC (WIDER FACE dev)"; exit 2; }
-
-VENV=bench/serve/.venv
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "Pillow>=10"
-fi
-PY="$VENV/bin/python"
-
-TMP=$(mktemp -d)
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+source bench/serve/common.sh
 
 # The photo set: every k-th WIDER dev photo, and BIG 4000x3000 upscales.
 mkdir -p "$TMP/set"
@@ -62,25 +45,12 @@ CLI_RATE=$("$PY" -c "print($N / $CLI_S)")
 rm -rf "$TMP/cli-out"
 
 # The server.
-mkdir -p "$TMP/work"
-"$BIN" serve --listen 127.0.0.1:0 --quiet --work-dir "$TMP/work" 2> "$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 600); do
-  ADDR=$(sed -n 's/^blindfold: listening on http:\/\/\([^ ]*\).*/\1/p' "$TMP/server.log")
-  [ -n "$ADDR" ] && curl -sf "http://$ADDR/readyz" >/dev/null && break
-  sleep 0.2
-done
-[ -n "$ADDR" ] || { cat "$TMP/server.log"; exit 1; }
-# Peak RSS: the kernel's high-water mark at the end, and samples meanwhile.
-( while kill -0 "$SERVER_PID" 2>/dev/null; do grep VmRSS /proc/$SERVER_PID/status 2>/dev/null | awk '{print $2}'; sleep 0.5; done ) > "$TMP/rss" &
+start_server
 "$PY" bench/serve/load.py --addr "$ADDR" --images "$TMP/list" --clients "$CLIENTS" --seconds "$SECONDS_LOAD" > "$TMP/load.json"
 HWM_KB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER_PID/status)
 curl -s "http://$ADDR/metrics" > "$TMP/metrics"
 WORKERS=$(curl -s "http://$ADDR/readyz" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["detectors"])')
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID" || { echo "server exited with an error"; cat "$TMP/server.log"; exit 1; }
-SERVER_PID=""
-LEFT=$(find "$TMP/work" -mindepth 1 | wc -l)
+stop_server
 
 "$PY" - "$TMP/load.json" "$CLI_RATE" "$HWM_KB" "$RSS_BOUND_MB" "$LEFT" "$N" "$TMP/cli.json" "$WORKERS" <<'PYEOF'
 import json, os, sys
