@@ -344,3 +344,6 @@ pub(crate) mod tests;
 
 #[cfg(test)]
 mod redact_tests;
+
+#[cfg(test)]
+mod frames_tests;

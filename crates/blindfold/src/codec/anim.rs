@@ -110,7 +110,11 @@ pub(super) fn decode_apng(bytes: &[u8], opts: &DecodeOptions) -> Result<Sequence
     check_total(w, h, plan.frames + u32::from(!plan.default_is_frame), opts)?;
     let orientation = dec.orientation().map_err(decode_err)?.to_exif();
     let icc = dec.icc_profile().map_err(decode_err)?;
-    let frames = collect(dec.apng().map_err(decode_err)?.into_frames(), plan.frames, orientation)?;
+    let frames = collect(
+        dec.apng().map_err(decode_err)?.into_frames(),
+        plan.frames,
+        orientation,
+    )?;
     Ok(Sequence {
         format: Format::Png,
         frames,
@@ -174,11 +178,7 @@ pub(super) fn decode_webp(bytes: &[u8], opts: &DecodeOptions) -> Result<Sequence
 
 /// Exactly `expected` composited frames, upright; an alpha plane only when
 /// some frame is not opaque everywhere.
-fn collect(
-    frames: image::Frames<'_>,
-    expected: u32,
-    orientation: u8,
-) -> Result<Vec<Frame>, Error> {
+fn collect(frames: image::Frames<'_>, expected: u32, orientation: u8) -> Result<Vec<Frame>, Error> {
     let mut out = Vec::with_capacity(expected as usize);
     for f in frames.take(expected as usize + 1) {
         let f = f.map_err(decode_err)?;
@@ -295,7 +295,8 @@ pub(super) fn encode_apng(
             .map_err(encode_err)?;
         enc.set_compression(png::Compression::Fast);
         enc.set_blend_op(png::BlendOp::Source).map_err(encode_err)?;
-        enc.set_dispose_op(png::DisposeOp::None).map_err(encode_err)?;
+        enc.set_dispose_op(png::DisposeOp::None)
+            .map_err(encode_err)?;
         let mut writer = enc.write_header().map_err(encode_err)?;
         for f in frames {
             let (n, d) = apng_delay(f.delay);

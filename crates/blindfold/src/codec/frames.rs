@@ -141,9 +141,13 @@ pub fn encode_all(seq: &Sequence, opts: &EncodeOptions) -> Result<Vec<u8>, Error
         (Format::Png, Some(a)) => anim::encode_apng(&seq.frames, a, icc),
         (Format::Webp, Some(a)) => anim::encode_webp(&seq.frames, a, icc),
         (Format::Tiff, None) => pages::encode(&seq.frames),
-        (format, _) if seq.frames.len() == 1 => {
-            super::encode(&first.image, first.alpha.as_ref(), format, first.icc.as_deref(), opts)
-        }
+        (format, _) if seq.frames.len() == 1 => super::encode(
+            &first.image,
+            first.alpha.as_ref(),
+            format,
+            first.icc.as_deref(),
+            opts,
+        ),
         (format, _) => Err(Error::Encode(format!(
             "{format:?} cannot hold {} frames",
             seq.frames.len()
@@ -184,14 +188,9 @@ pub(super) fn check_gif(bytes: &[u8], opts: &DecodeOptions) -> Result<gif::GifIn
     if info.frames == 0 {
         return Err(Error::Decode("GIF holds no frame".into()));
     }
-    check_total(
-        info.width.into(),
-        info.height.into(),
-        info.frames,
-        opts,
-    )?;
+    check_total(info.width.into(), info.height.into(), info.frames, opts)?;
     Ok(info)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -13,7 +13,8 @@ use tiff::tags::Tag;
 pub(super) struct Pages {
     /// `(offset, width, height)` of each page, in order.
     pub pages: Vec<(u64, u32, u32)>,
-    /// Directories marked as reduced copies or transparency masks.
+    /// Directories marked as reduced copies or transparency masks, and
+    /// directories with sub-images (SubIFDs).
     pub copies: u32,
 }
 
@@ -43,6 +44,10 @@ pub(super) fn pages(bytes: &[u8]) -> Result<Pages, Error> {
                 i + 1
             )));
         };
+        // Sub-images (SubIFDs) are not pages: counted, never decoded.
+        if t.entries(offset).is_some_and(|e| e.tags.contains(&330)) {
+            out.copies += 1;
+        }
         let copy = size(254).unwrap_or(0) & 0b101 != 0 || size(255) == Some(2);
         if copy {
             out.copies += 1;
@@ -152,9 +157,7 @@ pub(super) fn encode(frames: &[Frame]) -> Result<Vec<u8>, Error> {
                     img.write_data(&px).map_err(encode_err)?;
                 }
                 None => {
-                    let mut img = enc
-                        .new_image::<colortype::RGB8>(w, h)
-                        .map_err(encode_err)?;
+                    let mut img = enc.new_image::<colortype::RGB8>(w, h).map_err(encode_err)?;
                     if let Some(p) = icc {
                         img.encoder()
                             .write_tag(Tag::IccProfile, p)

@@ -2,12 +2,12 @@ use super::*;
 use image::Rgb;
 
 /// `n` frames of `w` x `h`, frame `i` a flat colour with a white square at
-/// `(4 + 4i, 4)`, showing `100 * (i + 1)` ms.
+/// `(4 + 2i, 4)`, showing `100 * (i + 1)` ms.
 pub(crate) fn frames(n: usize, w: u32, h: u32) -> Vec<Frame> {
     (0..n)
         .map(|i| Frame {
             image: RgbImage::from_fn(w, h, |x, y| {
-                let sx = 4 + 4 * i as u32;
+                let sx = 4 + 2 * i as u32;
                 if (sx..sx + 8).contains(&x) && (4..12).contains(&y) {
                     Rgb([255, 255, 255])
                 } else {
@@ -88,7 +88,10 @@ fn a_gif_patch_is_composited_over_the_frame_before() {
     assert_eq!(second.get_pixel(0, 0), &Rgb([255, 0, 0]));
     assert_eq!(second.get_pixel(1, 1), &Rgb([0, 0, 255]));
     // Written back, every frame is the whole canvas: the same pictures.
-    let again = decode_all(&encode_all(&seq, &Default::default()).unwrap(), &Default::default());
+    let again = decode_all(
+        &encode_all(&seq, &Default::default()).unwrap(),
+        &Default::default(),
+    );
     let again = again.unwrap();
     for (a, b) in again.frames.iter().zip(&seq.frames) {
         assert!(close(&a.image, &b.image, 0));
@@ -119,8 +122,11 @@ fn a_transparent_pixel_shows_no_earlier_frame() {
             orientation: 1,
             skipped: 0,
         };
-        let back = decode_all(&encode_all(&seq, &Default::default()).unwrap(), &Default::default())
-            .unwrap();
+        let back = decode_all(
+            &encode_all(&seq, &Default::default()).unwrap(),
+            &Default::default(),
+        )
+        .unwrap();
         let a = back.frames[1].alpha.as_ref().expect("alpha kept");
         assert_eq!(a.get_pixel(6, 6)[0], 0, "{format:?}: frame 1 shows through");
     }
@@ -155,8 +161,14 @@ fn tiff_pages_are_each_kept() {
         assert!(close(&a.image, &b.image, 0));
     }
     // The first page alone is a still TIFF, read the old way.
-    let first = super::super::encode(&pages[0].image, None, Format::Tiff, None, &Default::default())
-        .unwrap();
+    let first = super::super::encode(
+        &pages[0].image,
+        None,
+        Format::Tiff,
+        None,
+        &Default::default(),
+    )
+    .unwrap();
     assert!(!is_sequence(&first));
 }
 
@@ -175,7 +187,10 @@ fn the_pixel_limit_counts_every_frame() {
             ..Default::default()
         };
         let err = decode_all(&bytes, &over).unwrap_err();
-        assert!(matches!(err, Error::TooLarge { pixels: 2304, .. }), "{format:?}: {err}");
+        assert!(
+            matches!(err, Error::TooLarge { pixels: 2304, .. }),
+            "{format:?}: {err}"
+        );
     }
     let mut pages = frames(2, 32, 24);
     pages[1].delay = (0, 1);
