@@ -22,7 +22,8 @@
 //! - The file must decode whole: every frame the header or container
 //!   announces, or decoding fails. Before any pixel buffer exists, every
 //!   frame and page must be within [`DecodeOptions::max_pixels`], and so
-//!   must all of them together (frames x pixels).
+//!   must all of them together (frames x pixels); and there may be at most
+//!   [`MAX_FRAMES`] of them.
 
 use super::{DecodeOptions, EncodeOptions, Format, anim, check_pixels, pages};
 use crate::Error;
@@ -155,14 +156,20 @@ pub fn encode_all(seq: &Sequence, opts: &EncodeOptions) -> Result<Vec<u8>, Error
     }
 }
 
+/// The most frames or pages read from one file: each costs a detector run
+/// however small it is (a minute at 60 frames a second is 3,600).
+pub const MAX_FRAMES: u32 = 10_000;
+
 /// Refuse `frames` frames of `width` x `height` when one frame, or all of
-/// them together, are over the pixel limit.
+/// them together, are over the pixel limit, or there are more than
+/// [`MAX_FRAMES`].
 pub(super) fn check_total(
     width: u32,
     height: u32,
     frames: u32,
     opts: &DecodeOptions,
 ) -> Result<(), Error> {
+    check_frames(frames)?;
     check_pixels(width, height, opts)?;
     let pixels = u64::from(width) * u64::from(height) * u64::from(frames);
     if pixels > opts.max_pixels {
@@ -174,6 +181,16 @@ pub(super) fn check_total(
         });
     }
     Ok(())
+}
+
+/// Refuse more than [`MAX_FRAMES`] frames or pages.
+pub(super) fn check_frames(frames: u32) -> Result<(), Error> {
+    match frames > MAX_FRAMES {
+        true => Err(Error::Decode(format!(
+            "the file holds {frames} frames or pages, more than the {MAX_FRAMES} blindfold reads"
+        ))),
+        false => Ok(()),
+    }
 }
 
 /// A GIF must run whole to its trailer and hold a frame; its canvas and all

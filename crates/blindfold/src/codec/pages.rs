@@ -83,6 +83,7 @@ pub(super) fn pages(bytes: &[u8]) -> Result<Pages, Error> {
 /// pages together must be within the pixel limit before any is decoded.
 pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Sequence, Error> {
     let p = pages(bytes)?;
+    super::frames::check_frames(p.pages.len() as u32)?;
     let mut total = 0u64;
     for &(_, w, h) in &p.pages {
         check_pixels(w, h, opts)?;

@@ -254,3 +254,10 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[test]
+fn at_most_max_frames_are_read() {
+    check_total(1, 1, MAX_FRAMES, &DecodeOptions::default()).unwrap();
+    let err = check_total(1, 1, MAX_FRAMES + 1, &DecodeOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("more than the 10000"), "{err}");
+}
