@@ -58,8 +58,9 @@ class Result:
     @property
     def report(self) -> Dict[str, Any]:
         """The report the CLI prints for the photo with --json: status, kind, backend,
-        format, width, height, orientation, faces (box, score, mask), metadata_removed,
-        metadata_kept, timings, total_ms."""
+        format, width, height, orientation, faces (box, score, mask; frame and source in
+        animations and multi-page files), metadata_removed, metadata_kept, frames,
+        frames_dropped, playback (animations), timings, total_ms."""
 
 class Anonymizer:
     """Finds and masks faces with one loaded model; safe to share between threads
