@@ -84,8 +84,10 @@ pub struct Outcome {
     pub metadata_in: Found,
     /// What became of the input's colour profile.
     pub icc: IccAction,
-    /// Animation frames or TIFF pages of the input that were not written:
-    /// 0 unless [`Options::first_frame`] asked for the first only.
+    /// Pictures in the input that were not written: with
+    /// [`Options::first_frame`], every frame or page but the first; always,
+    /// a TIFF's reduced-resolution copies and sub-images and an APNG's
+    /// default image outside the animation. 0 for a file without those.
     pub frames_dropped: u32,
     /// Frames or pages written (1 for a still image).
     pub frames: u32,

@@ -29,8 +29,10 @@ pub struct PhotoReport {
     /// What became of the colour profile: none, kept, text-removed,
     /// removed, unreadable (dropped) or as-is.
     pub icc: IccAction,
-    /// Animation frames or TIFF pages not written: 0 unless only the first
-    /// was asked for (`first_frame`).
+    /// Pictures in the input not written: every frame or page but the
+    /// first when only the first was asked for (`first_frame`); always, a
+    /// TIFF's reduced-resolution copies and an APNG's default image outside
+    /// the animation (`metadata_removed` lists those as `thumbnail`).
     pub frames_dropped: u32,
     /// Frames or pages written (1 for a still image).
     pub frames: u32,

@@ -130,7 +130,7 @@ pub(super) fn process(
         faces,
         metadata_in,
         icc: icc_action,
-        frames_dropped: 0,
+        frames_dropped: seq.skipped,
         frames: seq.frames.len() as u32,
         playback: seq.animation.map(|a| Playback {
             loop_count: a.loop_count,

@@ -188,3 +188,25 @@ fn a_one_frame_gif_stays_a_gif() {
     let back = seqs::decode_all(&out.bytes, &Default::default()).unwrap();
     assert_eq!(back.animation, Some(Animation { loop_count: None }));
 }
+
+#[test]
+fn a_reduced_copy_beside_pages_is_not_written_and_is_counted() {
+    let f = frames(2, 32, 24);
+    let copy = image::imageops::resize(&f[0].image, 16, 12, image::imageops::FilterType::Nearest);
+    let input = crate::testing::tiff_pages(&[(&f[0].image, 0), (&copy, 1), (&f[1].image, 0)]);
+    let out = process(&input, &mut BrightBlob, &solid(), false, &|| 0.0).unwrap();
+    assert_eq!((out.frames, out.frames_dropped), (2, 1));
+    assert!(
+        out.metadata_removed.contains(&"thumbnail"),
+        "{:?}",
+        out.metadata_removed
+    );
+    assert!(!out.metadata_removed.contains(&"frames"));
+    let back = seqs::decode_all(&out.bytes, &Default::default()).unwrap();
+    assert_eq!((back.frames.len(), back.skipped), (2, 0));
+    // A copy larger than every page: which picture is meant is in doubt.
+    let big = image::imageops::resize(&f[0].image, 64, 48, image::imageops::FilterType::Nearest);
+    let input = crate::testing::tiff_pages(&[(&f[0].image, 0), (&big, 1), (&f[1].image, 0)]);
+    let err = process(&input, &mut BrightBlob, &solid(), false, &|| 0.0).unwrap_err();
+    assert!(err.to_string().contains("cannot tell which is the picture"), "{err}");
+}
