@@ -208,5 +208,8 @@ fn a_reduced_copy_beside_pages_is_not_written_and_is_counted() {
     let big = image::imageops::resize(&f[0].image, 64, 48, image::imageops::FilterType::Nearest);
     let input = crate::testing::tiff_pages(&[(&f[0].image, 0), (&big, 1), (&f[1].image, 0)]);
     let err = process(&input, &mut BrightBlob, &solid(), false, &|| 0.0).unwrap_err();
-    assert!(err.to_string().contains("cannot tell which is the picture"), "{err}");
+    assert!(
+        err.to_string().contains("cannot tell which is the picture"),
+        "{err}"
+    );
 }
