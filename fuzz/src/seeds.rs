@@ -106,17 +106,29 @@ pub fn write(dir: &Path) {
     // Animations and pages: three frames (GIF, APNG, WebP) or two pages.
     let frames: Vec<Frame> = (0..3u8)
         .map(|i| Frame {
-            image: RgbImage::from_fn(24, 16, |x, y| Rgb([(x * 10) as u8 + i * 40, (y * 15) as u8, i * 80])),
+            image: RgbImage::from_fn(24, 16, |x, y| {
+                Rgb([
+                    ((x * 10) as u8).wrapping_add(i * 40),
+                    (y * 15) as u8,
+                    i * 80,
+                ])
+            }),
             alpha: (i == 1).then(|| alpha.clone()),
             icc: None,
             delay: (100 * u32::from(i + 1), 1),
         })
         .collect();
-    for (name, f) in [("gif", Format::Gif), ("png", Format::Png), ("webp", Format::Webp)] {
+    for (name, f) in [
+        ("gif", Format::Gif),
+        ("png", Format::Png),
+        ("webp", Format::Webp),
+    ] {
         let seq = Sequence {
             format: f,
             frames: frames.clone(),
-            animation: Some(Animation { loop_count: Some(2) }),
+            animation: Some(Animation {
+                loop_count: Some(2),
+            }),
             icc: (f != Format::Gif).then(|| icc.clone()),
             orientation: 1,
             skipped: 0,
