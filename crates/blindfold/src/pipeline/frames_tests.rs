@@ -213,3 +213,40 @@ fn a_reduced_copy_beside_pages_is_not_written_and_is_counted() {
         "{err}"
     );
 }
+
+#[test]
+fn a_gif_comment_and_xmp_are_removed() {
+    let mut input = Vec::new();
+    {
+        let mut enc = ::gif::Encoder::new(&mut input, 32, 24, &[]).unwrap();
+        enc.write_raw_extension(::gif::AnyExtension(0xFE), &[b"Jane at 48.85N 2.29E"])
+            .unwrap();
+        enc.write_raw_extension(
+            ::gif::AnyExtension(0xFF),
+            &[b"XMP DataXMP", b"<x:xmpmeta/>"],
+        )
+        .unwrap();
+        for f in frames(2, 32, 24) {
+            let mut px: Vec<u8> = f
+                .image
+                .pixels()
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect();
+            enc.write_frame(&::gif::Frame::from_rgba(32, 24, &mut px))
+                .unwrap();
+        }
+    }
+    let found = metadata::scan(&input, Format::Gif);
+    assert!(found.comment && found.xmp, "{found:?}");
+    let out = process(&input, &mut BrightBlob, &solid(), false, &|| 0.0).unwrap();
+    assert_eq!(out.frames, 2);
+    for kind in ["comment", "xmp"] {
+        assert!(
+            out.metadata_removed.contains(&kind),
+            "{:?}",
+            out.metadata_removed
+        );
+    }
+    assert!(metadata::scan(&out.bytes, Format::Gif).identifying() == ["frames"]);
+    assert!(!out.bytes.windows(4).any(|w| w == b"Jane"));
+}
