@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         Format::Webp,
         Format::Tiff,
         Format::Bmp,
+        Format::Gif,
     ] {
         let _ = scan(data, f);
         let _ = frames(data, f);

@@ -1,11 +1,13 @@
 //! Decode -> anonymise -> encode -> verify, on any bytes. Invariants: no
 //! panic; an output is produced only for input that decodes strictly; every
-//! output decodes strictly, carries no identifying metadata (ICC text and
-//! extra frames included) and has its alpha opaque inside every mask.
+//! output decodes strictly, with every frame or page of the input, carries
+//! no identifying metadata (ICC text and pictures that are neither frames
+//! nor pages included) and has its alpha opaque inside every mask.
 #![no_main]
 
 use blindfold::audit::{AuditOptions, audit};
-use blindfold::codec::{self, DecodeOptions};
+use blindfold::codec::DecodeOptions;
+use blindfold::codec::frames::decode_all;
 use blindfold::detect::FaceDetector;
 use blindfold::pipeline::{Options, process};
 use blindfold::{BBox, Detection, Error};
@@ -48,11 +50,14 @@ fuzz_target!(
         max_pixels: LIMIT,
         accept_damaged: false,
     };
-    let input = codec::decode(data, &strict).expect("accepted input decodes strictly");
-    assert!(input.damaged.is_none());
-    let back = codec::decode(&out.bytes, &strict).expect("output decodes");
-    if let Some(a) = &back.alpha {
-        for f in &out.faces {
+    let input = decode_all(data, &strict).expect("accepted input decodes strictly");
+    let back = decode_all(&out.bytes, &strict).expect("output decodes");
+    assert_eq!(back.frames.len(), input.frames.len(), "every frame written");
+    assert_eq!(back.frames.len() as u32, out.frames);
+    for (i, frame) in back.frames.iter().enumerate() {
+        let Some(a) = &frame.alpha else { continue };
+        let mine = |f: &&blindfold::pipeline::Face| f.frame.is_none_or(|n| n as usize == i);
+        for f in out.faces.iter().filter(mine) {
             for y in f.mask.rows(a.height()) {
                 for x in f.mask.row_span(y, a.width()) {
                     assert_eq!(a.get_pixel(x, y)[0], 255, "alpha inside a mask");
@@ -67,5 +72,5 @@ fuzz_target!(
         "left in output: {:?}",
         report.metadata
     );
-    assert_eq!(report.frames, 1);
+    assert_eq!(report.frames, out.frames);
 });

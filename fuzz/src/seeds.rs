@@ -2,6 +2,7 @@
 //! and a colour profile, baseline, progressive and restart-marker JPEGs, and
 //! a bare ICC profile. Written by the pipeline target when
 //! `BLINDFOLD_FUZZ_SEEDS=DIR` is set (see run.sh).
+use blindfold::codec::frames::{Animation, Frame, Sequence, encode_all};
 use blindfold::codec::{EncodeOptions, Format, encode};
 use blindfold::image::{GrayImage, Luma, Rgb, RgbImage};
 use jpeg_encoder::{ColorType, Encoder};
@@ -101,7 +102,53 @@ pub fn write(dir: &Path) {
     }
     seeds.push(("progressive.jpg".into(), jpeg(&img, 1)));
     seeds.push(("restarts.jpg".into(), jpeg(&img, 2)));
-    seeds.push(("profile.icc".into(), icc));
+    seeds.push(("profile.icc".into(), icc.clone()));
+    // Animations and pages: three frames (GIF, APNG, WebP) or two pages.
+    let frames: Vec<Frame> = (0..3u8)
+        .map(|i| Frame {
+            image: RgbImage::from_fn(24, 16, |x, y| {
+                Rgb([
+                    ((x * 10) as u8).wrapping_add(i * 40),
+                    (y * 15) as u8,
+                    i * 80,
+                ])
+            }),
+            alpha: (i == 1).then(|| alpha.clone()),
+            icc: None,
+            delay: (100 * u32::from(i + 1), 1),
+        })
+        .collect();
+    for (name, f) in [
+        ("gif", Format::Gif),
+        ("png", Format::Png),
+        ("webp", Format::Webp),
+    ] {
+        let seq = Sequence {
+            format: f,
+            frames: frames.clone(),
+            animation: Some(Animation {
+                loop_count: Some(2),
+            }),
+            icc: (f != Format::Gif).then(|| icc.clone()),
+            orientation: 1,
+            skipped: 0,
+        };
+        seeds.push((format!("anim.{name}"), encode_all(&seq, &o).unwrap()));
+    }
+    let mut pages = frames[..2].to_vec();
+    for p in &mut pages {
+        p.delay = (0, 1);
+        p.icc = Some(icc.clone());
+    }
+    let seq = Sequence {
+        format: Format::Tiff,
+        frames: pages,
+        animation: None,
+        icc: None,
+        orientation: 1,
+        skipped: 0,
+    };
+    seeds.push(("pages.tif".into(), encode_all(&seq, &o).unwrap()));
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).expect("writes seed");
     }

@@ -234,6 +234,13 @@ pub struct OutputArgs {
     /// default 100000000, and 64000000 for `serve`).
     #[arg(long, value_name = "N")]
     pub max_pixels: Option<u64>,
+
+    /// Anonymise and write only the first frame of an animated GIF, PNG or
+    /// WebP, or the main page of a multi-page TIFF; the rest is dropped and
+    /// counted in the report's `frames_dropped`. By default every frame and
+    /// page is anonymised and written.
+    #[arg(long)]
+    pub first_frame: bool,
 }
 
 /// Video options.

@@ -9,6 +9,7 @@ use blindfold::anonymize::MaskSpec;
 use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::detect::{DetectConfig, SizeGate, WeakPicture};
 use blindfold::pipeline::Options;
+use blindfold::track::TrackerConfig;
 use blindfold_infer::select::{Choice, Engine, num_cpus};
 
 /// The detection settings from the defaults, the `--fast` preset and flags.
@@ -80,6 +81,8 @@ pub fn photo_options(look: &LookArgs, out: &OutputArgs) -> Result<Options> {
             keep_icc_as_is: out.keep_icc_as_is,
         },
         seed: 0,
+        first_frame: out.first_frame,
+        tracking: TrackerConfig::default(),
     })
 }
 

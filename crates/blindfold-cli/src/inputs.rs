@@ -40,13 +40,13 @@ pub enum Placement {
 
 /// Extensions of photos read; `.jfif` and `.jpe` are JPEG.
 const PHOTO_EXT: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "bmp",
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "bmp", "gif",
 ];
 
 /// Picture formats blindfold cannot read yet: skipped and listed as such.
 const UNSUPPORTED_EXT: &[&str] = &[
-    "gif", "heic", "heif", "avif", "jxl", "jp2", "dng", "cr2", "cr3", "nef", "arw", "raf", "orf",
-    "rw2", "psd", "svg", "ico",
+    "heic", "heif", "avif", "jxl", "jp2", "dng", "cr2", "cr3", "nef", "arw", "raf", "orf", "rw2",
+    "psd", "svg", "ico",
 ];
 
 /// The kind of a file, from its extension; `None` for files we skip.

@@ -60,6 +60,7 @@ fn format_of_extension(p: &Path) -> Option<Format> {
         "webp" => Format::Webp,
         "tif" | "tiff" => Format::Tiff,
         "bmp" => Format::Bmp,
+        "gif" => Format::Gif,
         _ => return None,
     })
 }

@@ -167,6 +167,9 @@ fn human(path: &Path, res: &Result<Option<Audit>>) {
     match res {
         Err(e) => eprintln!("{p}: error: {e:#}"),
         Ok(None) => eprintln!("{p}: error: nothing audited"),
+        Ok(Some(a)) if a.clean && a.frames > 1 => {
+            eprintln!("{p}: clean ({} frames or pages checked)", a.frames)
+        }
         Ok(Some(a)) if a.clean => eprintln!("{p}: clean"),
         Ok(Some(a)) => {
             let mut parts: Vec<String> = a.found.faces.iter().map(face_text).collect();
@@ -186,8 +189,12 @@ fn human(path: &Path, res: &Result<Option<Audit>>) {
 
 fn face_text(c: &blindfold::audit::Candidate) -> String {
     let b = c.detection.bbox;
+    let frame = c
+        .frame
+        .map(|f| format!(" of frame {f}"))
+        .unwrap_or_default();
     format!(
-        "face in {} at {:.0},{:.0} {:.0}x{:.0} (score {:.2})",
+        "face in {}{frame} at {:.0},{:.0} {:.0}x{:.0} (score {:.2})",
         c.view,
         b.x0,
         b.y0,

@@ -11,6 +11,7 @@ use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::detect::DetectConfig;
 use blindfold::pipeline::{self, Options};
 use blindfold::report::PhotoReport;
+use blindfold::track::TrackerConfig;
 use blindfold_infer::select::{Choice, Engine, Pool, default_workers, mem_available, num_cpus};
 use numpy::{PyArray3, PyReadonlyArray3};
 use pyo3::exceptions::PyUserWarning;
@@ -74,7 +75,7 @@ impl Anonymizer {
     #[pyo3(signature = (
         model=None, backend="auto", mode="noise", threshold=None, fast=false, grow=None,
         shape="ellipse", jobs=None, threads=None, offline=false, ort_lib=None, quality=92, keep_icc=true,
-        max_pixels=100_000_000
+        max_pixels=100_000_000, first_frame=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -93,6 +94,7 @@ impl Anonymizer {
         quality: u8,
         keep_icc: bool,
         max_pixels: u64,
+        first_frame: bool,
     ) -> PyResult<Anonymizer> {
         let choice = Choice::from_name(backend).ok_or_else(|| {
             ConfigError::new_err(format!(
@@ -147,6 +149,8 @@ impl Anonymizer {
                 ..EncodeOptions::default()
             },
             seed: 0,
+            first_frame,
+            tracking: TrackerConfig::default(),
         };
         let (engine, pool) = py
             .detach(|| {

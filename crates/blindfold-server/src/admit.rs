@@ -62,10 +62,13 @@ impl Work {
 
 /// Width and height from the image's header (no pixel is decoded), when
 /// the `image` crate can read it. Not for TIFF: its first picture may be a
-/// small preview of a larger one that the engine decodes (the caller then
-/// charges the whole budget).
+/// small preview of a larger one that the engine decodes; nor for a GIF or
+/// an animation, whose every frame is decoded (the caller then charges the
+/// whole budget).
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    if blindfold::codec::sniff(bytes) == Some(blindfold::codec::Format::Tiff) {
+    if blindfold::codec::sniff(bytes) == Some(blindfold::codec::Format::Tiff)
+        || blindfold::codec::frames::is_sequence(bytes)
+    {
         return None;
     }
     blindfold::image::ImageReader::new(std::io::Cursor::new(bytes))

@@ -144,6 +144,7 @@ pub fn content_type(f: Format) -> &'static str {
         Format::Webp => "image/webp",
         Format::Tiff => "image/tiff",
         Format::Bmp => "image/bmp",
+        Format::Gif => "image/gif",
     }
 }
 
@@ -161,7 +162,9 @@ pub struct Request {
 }
 
 impl Request {
-    /// Apply `mode`, `shape`, `grow`, `threshold`, `fast` (and `report`
+    /// Apply `mode`, `shape`, `grow`, `threshold`, `fast`, `first_frame`
+    /// (only the first frame of an animation or page of a TIFF; by default
+    /// every one) (and `report`
     /// where `allow_report`) to the defaults. Unknown parameters are refused,
     /// so a misspelt setting is never silently ignored (400), and so are
     /// settings weaker than the defaults beyond what `s.client` allows (403).
@@ -184,6 +187,7 @@ impl Request {
                 "shape" => r.opts.mask.shape = enum_value::<Shape>(k, v)?,
                 "grow" => r.opts.mask.grow = number(k, v)?,
                 "threshold" => threshold = Some(number(k, v)?),
+                "first_frame" => r.opts.first_frame = boolean(k, v)?,
                 "fast" => {
                     r.fast = boolean(k, v)?;
                     r.cfg = match r.fast {
@@ -405,7 +409,7 @@ async fn run(
     }
     if codec::sniff(&bytes).is_none() {
         return Err(AppError::Unsupported(
-            "not a JPEG, PNG, WebP, TIFF or BMP image".into(),
+            "not a JPEG, PNG, WebP, TIFF, BMP or GIF image".into(),
         ));
     }
     // Its cost: the pixels its header names; unreadable: the whole budget.

@@ -11,6 +11,7 @@ use image::{ImageFormat, RgbImage};
 use std::io::Cursor;
 use tower::ServiceExt;
 
+mod frames;
 mod guards;
 
 /// A detector that reports one face at (20, 10)-(44, 34), after `delay`,

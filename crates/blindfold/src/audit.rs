@@ -14,8 +14,11 @@
 //!   the masks the default settings would draw count too;
 //! - identifying metadata of any kind ([`crate::metadata::scan`]), plus text
 //!   or device fields in the ICC profile (`icc-text`), a profile that is
-//!   not a readable RGB ICC profile (`icc-unreadable`), and further frames
-//!   or pages (`frames`);
+//!   not a readable RGB ICC profile (`icc-unreadable`), and pictures that
+//!   are neither frames nor pages (`thumbnail`: TIFF reduced copies, an
+//!   APNG default image outside the animation);
+//! - every frame of an animation and every page of a TIFF is audited
+//!   (candidates carry their `frame`);
 //! - given the original, the share of pixels changed outside the masks
 //!   (the masks the default settings would draw over the faces the same
 //!   detector finds in the original, and every pixel that looks like mask
@@ -24,7 +27,8 @@
 pub mod fill;
 
 use crate::anonymize::{Mask, MaskSpec, masks_for};
-use crate::codec::{self, DecodeOptions, Format};
+use crate::codec::frames::{self, Frame, Sequence};
+use crate::codec::{DecodeOptions, Format};
 use crate::detect::FaceDetector;
 use crate::icc::{self, Sanitized};
 use crate::views::seen;
@@ -75,6 +79,9 @@ pub struct Candidate {
     pub detection: Detection,
     /// The view it was seen in: `rgb`, `over-black`, `over-white`, `alpha`.
     pub view: String,
+    /// The frame or page it is in (from 0), in a file of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
 }
 
 /// The face candidates of an audit, sorted.
@@ -118,6 +125,7 @@ impl Faces {
             let c = Candidate {
                 detection,
                 view: view.to_string(),
+                frame: None,
             };
             let (noise, solid) = cover(picture, fill, &c.detection);
             if on_mask(noise, solid) {
@@ -190,7 +198,8 @@ pub struct Audit {
     pub found: Faces,
     /// Identifying metadata present.
     pub metadata: Vec<&'static str>,
-    /// Frames or pages in the file.
+    /// Frames or pages audited: every one in the file (reduced copies
+    /// and other pictures that are neither are reported as `thumbnail`).
     pub frames: u32,
     /// With an original: the share of pixels outside the masks that differ
     /// from it by more than [`CHANGED_LEVEL`].
@@ -211,50 +220,82 @@ pub fn audit(
         accept_damaged: false,
         ..opts.decode
     };
-    let img = codec::decode(bytes, &decode)?;
-    let grain = Grain::of(bytes, img.format);
-    // With the original: where the faces found in it were, and which
-    // pixels changed from it.
-    let original = match original {
-        Some(orig) => Some(Original::new(&img.image, orig, detector, &decode)?),
-        None => None,
+    let seq = frames::decode_all(bytes, &decode)?;
+    let grain = Grain::of(bytes, seq.format);
+    // With the original: where the faces found in each of its frames were,
+    // and which pixels changed from it.
+    let originals = match original {
+        Some(orig) => Original::all(&seq, orig, detector, &decode)?,
+        None => Vec::new(),
     };
+    let many = seq.frames.len() > 1;
     let mut faces = Faces::default();
-    let mut rgb_fill = Vec::new();
-    for (view, picture) in VIEWS.iter().zip(seen(&img.image, img.alpha.as_ref())) {
-        let mut fill = fill::fill_map(&picture, grain);
-        if let Some(o) = &original {
-            o.mark_replaced(&picture, &mut fill);
+    for (i, f) in seq.frames.iter().enumerate() {
+        let before = (faces.faces.len(), faces.masked.len(), faces.tiny.len());
+        let mut rgb_fill = Vec::new();
+        for (view, picture) in VIEWS.iter().zip(seen(&f.image, f.alpha.as_ref())) {
+            let mut fill = fill::fill_map(&picture, grain);
+            if let Some(o) = originals.get(i) {
+                o.mark_replaced(&picture, &mut fill);
+            }
+            if *view == "rgb" {
+                rgb_fill.clone_from(&fill);
+            } else if *view == "alpha" {
+                opaque_fill(&picture, &rgb_fill, &mut fill);
+            }
+            faces.sort(&picture, view, &fill, detector, opts.min_face_height)?;
         }
-        if *view == "rgb" {
-            rgb_fill.clone_from(&fill);
-        } else if *view == "alpha" {
-            opaque_fill(&picture, &rgb_fill, &mut fill);
+        if many {
+            let frame = Some(i as u32);
+            faces.faces[before.0..]
+                .iter_mut()
+                .for_each(|c| c.frame = frame);
+            faces.masked[before.1..]
+                .iter_mut()
+                .for_each(|c| c.frame = frame);
+            faces.tiny[before.2..]
+                .iter_mut()
+                .for_each(|c| c.frame = frame);
         }
-        faces.sort(&picture, view, &fill, detector, opts.min_face_height)?;
     }
-    let mut found = metadata::scan(bytes, img.format).identifying();
-    match img.icc.as_deref().map(icc::sanitize) {
-        Some(Sanitized::Rebuilt {
-            removed_text: true, ..
-        }) => found.push("icc-text"),
-        Some(Sanitized::Dropped(_)) => found.push("icc-unreadable"),
-        _ => {}
+    let mut found = metadata::scan(bytes, seq.format).identifying();
+    // Every frame and page was audited; pictures that are neither were not.
+    found.retain(|k| match *k {
+        "frames" => false,
+        "thumbnail" => seq.skipped > 0 || seq.format != Format::Tiff || !many,
+        _ => true,
+    });
+    if seq.skipped > 0 && !found.contains(&"thumbnail") {
+        found.push("thumbnail");
     }
-    if img.frames > 1 && !found.contains(&"frames") {
-        found.push("frames");
+    let profiles = seq.frames.iter().map(|f| f.icc.as_deref());
+    for p in profiles.chain([seq.icc.as_deref()]).flatten() {
+        let kind = match icc::sanitize(p) {
+            Sanitized::Rebuilt {
+                removed_text: true, ..
+            } => "icc-text",
+            Sanitized::Dropped(_) => "icc-unreadable",
+            _ => continue,
+        };
+        if !found.contains(&kind) {
+            found.push(kind);
+        }
     }
-    let changed = original
-        .as_ref()
-        .map(|o| o.changed_outside(&img.image, grain));
+    let changed = (!originals.is_empty()).then(|| {
+        originals
+            .iter()
+            .zip(&seq.frames)
+            .map(|(o, f)| o.changed_outside(&f.image, grain))
+            .fold(0.0, f64::max)
+    });
     let clean = faces.faces.is_empty()
         && found.is_empty()
         && changed.is_none_or(|c| c <= opts.max_changed_share);
     Ok(Audit {
-        format: img.format,
+        format: seq.format,
         found: faces,
         metadata: found,
-        frames: img.frames,
+        frames: seq.frames.len() as u32,
         changed_outside_masks: changed,
         clean,
     })
@@ -304,13 +345,37 @@ struct Original {
 }
 
 impl Original {
-    fn new(
-        out: &RgbImage,
+    /// One for each frame of `out`, from the frames of `original` (its
+    /// first alone when `out` has one frame: the output of a first-frame
+    /// run).
+    fn all(
+        out: &Sequence,
         original: &[u8],
         detector: &mut dyn FaceDetector,
         decode: &DecodeOptions,
+    ) -> Result<Vec<Original>, Error> {
+        let mut orig = frames::decode_all(original, decode)?.frames;
+        if out.frames.len() == 1 {
+            orig.truncate(1);
+        }
+        if orig.len() != out.frames.len() {
+            return Err(Error::Verify(format!(
+                "the original has {} frames or pages, the output {}",
+                orig.len(),
+                out.frames.len()
+            )));
+        }
+        orig.into_iter()
+            .zip(&out.frames)
+            .map(|(o, f)| Original::new(&f.image, o, detector))
+            .collect()
+    }
+
+    fn new(
+        out: &RgbImage,
+        orig: Frame,
+        detector: &mut dyn FaceDetector,
     ) -> Result<Original, Error> {
-        let orig = codec::decode(original, decode)?;
         if orig.image.dimensions() != out.dimensions() {
             return Err(Error::Verify(format!(
                 "the original is {:?}, the output {:?}",

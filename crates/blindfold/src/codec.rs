@@ -22,9 +22,12 @@
 //!   holds no EXIF (its pixels are already upright), XMP, IPTC, text or
 //!   thumbnails; only the ICC profile when given.
 
+mod anim;
 mod entropy;
+pub mod frames;
 mod generic;
 mod jpeg;
+mod pages;
 mod tiff;
 
 use crate::Error;
@@ -45,6 +48,8 @@ pub enum Format {
     Tiff,
     /// BMP.
     Bmp,
+    /// GIF (every frame; see [`frames`]).
+    Gif,
 }
 
 /// Limits and choices for decoding.
@@ -127,6 +132,8 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
         || b.starts_with(b"MM\0+")
     {
         Some(Format::Tiff)
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some(Format::Gif)
     } else if b.starts_with(b"BM") && b.len() >= 26 {
         Some(Format::Bmp)
     } else {
@@ -137,7 +144,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 /// Decode `bytes`, refusing truncated or corrupt data and images over the limit.
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, Error> {
     let format = sniff(bytes).ok_or_else(|| {
-        Error::Decode("not a JPEG, PNG, WebP, TIFF or BMP file (unknown signature)".into())
+        Error::Decode("not a JPEG, PNG, WebP, TIFF, BMP or GIF file (unknown signature)".into())
     })?;
     let raw = match format {
         Format::Jpeg => jpeg::decode(bytes, opts)?,

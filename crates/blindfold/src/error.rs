@@ -9,13 +9,16 @@ pub enum Error {
     #[error("cannot decode image: {0}")]
     Decode(String),
     /// The image has more pixels than the configured limit (decompression bomb guard).
-    #[error("image is {width}x{height} ({pixels} pixels), over the limit of {limit} pixels")]
+    #[error(
+        "image is {width}x{height} ({pixels} pixels, every frame and page counted), over the limit of {limit} pixels"
+    )]
     TooLarge {
         /// Width in pixels.
         width: u32,
         /// Height in pixels.
         height: u32,
-        /// width * height.
+        /// width * height, times the frames or pages of an animation or
+        /// multi-page file.
         pixels: u64,
         /// The configured limit.
         limit: u64,

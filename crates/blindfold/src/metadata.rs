@@ -7,6 +7,7 @@
 //! rather than skipped, so a check on an output fails closed.
 
 mod exif;
+pub(crate) mod gif;
 pub(crate) mod jpeg;
 pub(crate) mod png;
 pub(crate) mod riff;
@@ -81,17 +82,19 @@ pub fn scan(bytes: &[u8], format: Format) -> Found {
         Format::Webp => riff::scan(bytes, &mut found),
         Format::Tiff => tiff::scan(bytes, &mut found),
         Format::Bmp => scan_bmp(bytes, &mut found),
+        Format::Gif => gif::scan(bytes, &mut found),
     }
     found
 }
 
-/// How many frames (animated PNG or WebP) or pages (TIFF) `bytes` holds;
+/// How many frames (GIF, animated PNG or WebP) or pages (TIFF) `bytes` holds;
 /// 1 for a still image or anything unreadable.
 pub fn frames(bytes: &[u8], format: Format) -> u32 {
     match format {
         Format::Png => 1 + png::extra_frames(bytes),
         Format::Webp => riff::frames(bytes).max(1),
         Format::Tiff => tiff::pages(bytes).max(1),
+        Format::Gif => gif::walk(bytes, &mut Found::default()).frames.max(1),
         Format::Jpeg | Format::Bmp => 1,
     }
 }

@@ -7,6 +7,7 @@ use crate::codec::{self, DecodeOptions, EncodeOptions, Format};
 use crate::detect::FaceDetector;
 use crate::icc::{self, Sanitized};
 use crate::metadata::{self, Found};
+use crate::track::{Source, TrackerConfig};
 use crate::{Detection, Error, views};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,13 @@ pub struct Options {
     pub encode: EncodeOptions,
     /// Seed for the noise fill; use a fresh random value per image.
     pub seed: u64,
+    /// Anonymise and write only the first frame of an animation or the
+    /// main page of a multi-page TIFF (the rest is counted in
+    /// [`Outcome::frames_dropped`]). Off by default: every frame and page.
+    pub first_frame: bool,
+    /// How a face found in one frame of an animation is held across the
+    /// frames around it.
+    pub tracking: TrackerConfig,
 }
 
 /// One face in the report: the detection and the mask drawn over it.
@@ -33,6 +41,14 @@ pub struct Face {
     pub detection: Detection,
     /// The mask as drawn.
     pub mask: Mask,
+    /// The frame or page it is in (from 0), for animations and multi-page
+    /// files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
+    /// In an animation: whether the detector found the face in this frame
+    /// or tracking held it there from the frames around.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 /// Milliseconds spent in each stage.
@@ -68,9 +84,16 @@ pub struct Outcome {
     pub metadata_in: Found,
     /// What became of the input's colour profile.
     pub icc: IccAction,
-    /// Animation frames or TIFF pages of the input that were not written
-    /// (only the first frame or the main page is).
+    /// Pictures in the input that were not written: with
+    /// [`Options::first_frame`], every frame or page but the first; always,
+    /// a TIFF's reduced-resolution copies and sub-images and an APNG's
+    /// default image outside the animation. 0 for a file without those.
     pub frames_dropped: u32,
+    /// Frames or pages written (1 for a still image).
+    pub frames: u32,
+    /// How an animation plays, as written; `None` for a still image or
+    /// pages.
+    pub playback: Option<Playback>,
     /// The damage let through by [`DecodeOptions::accept_damaged`], if any.
     pub damaged: Option<String>,
     /// Kinds of metadata found in the input and not written out, as every
@@ -133,6 +156,12 @@ pub fn choose_icc(input: Option<&[u8]>, opts: &EncodeOptions) -> (Option<Vec<u8>
 /// Anonymise one encoded image. `now_ms` is a clock for the timings (the
 /// library has no clock of its own, so it stays wasm-clean); pass `&|| 0.0`
 /// when timings do not matter. With `dry_run` nothing is encoded.
+///
+/// Animations and multi-page TIFFs (unless [`Options::first_frame`]):
+/// every frame or page is decoded, searched and masked, and written back
+/// with its timing; in an animation a face found in one frame is held
+/// across the frames around it ([`Options::tracking`]), as in a video.
+/// See [`codec::frames`].
 pub fn process(
     input: &[u8],
     detector: &mut dyn FaceDetector,
@@ -141,6 +170,9 @@ pub fn process(
     now_ms: &dyn Fn() -> f64,
 ) -> Result<Outcome, Error> {
     opts.mask.validate()?;
+    if !opts.first_frame && codec::frames::is_sequence(input) {
+        return frames::process(input, Boxes::Detect(detector), opts, dry_run, now_ms);
+    }
     let t0 = now_ms();
     let decoded = codec::decode(input, &opts.decode)?;
     let metadata_in = metadata::scan(input, decoded.format);
@@ -160,6 +192,8 @@ pub fn process(
 /// filled exactly as a detection would be, and the output is encoded and
 /// checked as in [`process`]. Boxes are in pixels of the upright image. An
 /// empty list re-encodes the image without masks (metadata still goes).
+/// Boxes are for one picture: a file with more frames or pages fails
+/// unless [`Options::first_frame`] is set.
 pub fn redact(
     input: &[u8],
     boxes: &[Detection],
@@ -174,6 +208,9 @@ pub fn redact(
                 "a box has a coordinate that is not a number".into(),
             ));
         }
+    }
+    if !opts.first_frame && codec::frames::is_sequence(input) {
+        return frames::process(input, Boxes::Given(boxes), opts, false, now_ms);
     }
     let t0 = now_ms();
     let decoded = codec::decode(input, &opts.decode)?;
@@ -220,7 +257,12 @@ fn finish(
     let faces = dets
         .into_iter()
         .zip(masks)
-        .map(|(detection, mask)| Face { detection, mask })
+        .map(|(detection, mask)| Face {
+            detection,
+            mask,
+            frame: None,
+            source: None,
+        })
         .collect();
     let (metadata_removed, metadata_kept) = metadata_policy(&metadata_in, icc_action);
     Ok(Outcome {
@@ -235,6 +277,8 @@ fn finish(
         metadata_in,
         icc: icc_action,
         frames_dropped: decoded.frames.saturating_sub(1),
+        frames: 1,
+        playback: None,
         damaged: decoded.damaged,
         timings: Timings {
             decode_ms: 0.0,
@@ -293,8 +337,15 @@ pub fn verify(out: &[u8], format: Format, dims: (u32, u32)) -> Result<(), Error>
     Ok(())
 }
 
+mod frames;
+use frames::Boxes;
+pub use frames::Playback;
+
 #[cfg(test)]
 pub(crate) mod tests;
 
 #[cfg(test)]
 mod redact_tests;
+
+#[cfg(test)]
+mod frames_tests;

@@ -2,13 +2,13 @@
 //! `--json`, the HTTP service, the Python package).
 
 use crate::codec::Format;
-use crate::pipeline::{Face, IccAction, Outcome, Timings};
+use crate::pipeline::{Face, IccAction, Outcome, Playback, Timings};
 use serde::Serialize;
 
 /// Photo details of a report.
 #[derive(Serialize, Debug, Clone)]
 pub struct PhotoReport {
-    /// jpeg, png, webp, tiff or bmp.
+    /// jpeg, png, webp, tiff, bmp or gif (the input's, and the output's).
     pub format: Format,
     /// Upright width.
     pub width: u32,
@@ -16,7 +16,10 @@ pub struct PhotoReport {
     pub height: u32,
     /// EXIF orientation that was applied to the pixels (1 = none).
     pub orientation: u8,
-    /// Every face masked: box, score and the mask as drawn.
+    /// Every face masked: box, score and the mask as drawn; in a file of
+    /// several frames or pages, also the `frame` (from 0), and in an
+    /// animation the `source` (`detected`, or `interpolated`, `held`,
+    /// `backfilled` where tracking put it; those have score 0).
     pub faces: Vec<Face>,
     /// Kinds of identifying metadata found in the input and not written out.
     pub metadata_removed: Vec<&'static str>,
@@ -26,8 +29,18 @@ pub struct PhotoReport {
     /// What became of the colour profile: none, kept, text-removed,
     /// removed, unreadable (dropped) or as-is.
     pub icc: IccAction,
-    /// Animation frames or TIFF pages not written (only the first is).
+    /// Pictures in the input not written: every frame or page but the
+    /// first when only the first was asked for (`first_frame`); always, a
+    /// TIFF's reduced-resolution copies and an APNG's default image outside
+    /// the animation (`metadata_removed` lists those as `thumbnail`).
     pub frames_dropped: u32,
+    /// Frames or pages written (1 for a still image).
+    pub frames: u32,
+    /// How an animation plays, as written: `loop_count` (0 = forever;
+    /// null when the file has none and plays once), `delays_ms` per frame,
+    /// and `frames_filled_by_tracking`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub playback: Option<Playback>,
     /// The damage let through by `accept_damaged`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub damaged: Option<String>,
@@ -47,6 +60,8 @@ impl From<&Outcome> for PhotoReport {
             metadata_kept: o.metadata_kept.clone(),
             icc: o.icc,
             frames_dropped: o.frames_dropped,
+            frames: o.frames,
+            playback: o.playback.clone(),
             damaged: o.damaged.clone(),
             timings: o.timings,
         }

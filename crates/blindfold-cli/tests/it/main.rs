@@ -4,6 +4,7 @@
 mod audit;
 mod backends;
 mod failclosed;
+mod frames;
 mod golden;
 mod photos;
 mod safety;

@@ -106,7 +106,7 @@ fn skipped_files_are_counted_and_listed_and_jfif_is_read() {
     for name in [
         "in/a.jpg",
         "in/b.jfif",
-        "in/c.gif",
+        "in/c.jxl",
         "in/d.heic",
         "elsewhere/e.jpg",
     ] {
@@ -126,7 +126,7 @@ fn skipped_files_are_counted_and_listed_and_jfif_is_read() {
         .map(|f| format!("{} {}", f["path"].as_str().unwrap(), f["reason"]))
         .collect();
     for (name, why) in [
-        ("c.gif", "not supported"),
+        ("c.jxl", "not supported"),
         ("d.heic", "not supported"),
         ("link.jpg", "symbolic link"),
     ] {
@@ -139,7 +139,7 @@ fn skipped_files_are_counted_and_listed_and_jfif_is_read() {
     // The human summary says the same.
     let out = blindfold_in(root, &["-o", "out2", "in"]);
     let err = stderr(&out);
-    assert!(err.contains("3 skipped") && err.contains("c.gif"), "{err}");
+    assert!(err.contains("3 skipped") && err.contains("c.jxl"), "{err}");
 }
 
 #[cfg(unix)]

@@ -250,7 +250,8 @@ fn serve_masks_a_real_face_refuses_bad_input_and_stops_cleanly() {
             Some("image/jpeg"),
             422,
         ),
-        ("not an image", b"GIF89a nothing here".to_vec(), None, 415),
+        ("not an image", b"HEAD89a nothing here".to_vec(), None, 415),
+        ("a cut GIF", b"GIF89a nothing here".to_vec(), None, 422),
         (
             "wrong Content-Type",
             photo.clone(),

@@ -58,8 +58,9 @@ class Result:
     @property
     def report(self) -> Dict[str, Any]:
         """The report the CLI prints for the photo with --json: status, kind, backend,
-        format, width, height, orientation, faces (box, score, mask), metadata_removed,
-        metadata_kept, timings, total_ms."""
+        format, width, height, orientation, faces (box, score, mask; frame and source in
+        animations and multi-page files), metadata_removed, metadata_kept, frames,
+        frames_dropped, playback (animations), timings, total_ms."""
 
 class Anonymizer:
     """Finds and masks faces with one loaded model; safe to share between threads
@@ -81,12 +82,16 @@ class Anonymizer:
         quality: int = 92,
         keep_icc: bool = True,
         max_pixels: int = 100_000_000,
+        first_frame: bool = False,
     ) -> None:
         """Load the model (`model`, else $BLINDFOLD_MODEL, else the CLI's cache, fetched on
         first use unless `offline`) and make `jobs` detectors (default: one per CPU that
         memory allows), each on `threads` threads (default: CPUs / jobs; set 1 per actor
         when several processes share a machine). `backend="ort-cuda"` needs a GPU build of ONNX Runtime
-        (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one."""
+        (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one.
+        Every frame of an animated GIF, PNG or WebP and every page of a TIFF is anonymised
+        and written; `first_frame=True` keeps only the first (the report's frames_dropped
+        counts the rest)."""
     @property
     def backend(self) -> str:
         """The backend that runs: "ort", "ort-cuda" or "rten"."""
@@ -100,7 +105,8 @@ class Anonymizer:
     def model(self) -> Path:
         """The prepared model file in use."""
     def anonymize(self, data: bytes) -> Result:
-        """Anonymise one encoded photo (JPEG, PNG, WebP, TIFF, BMP); raises an Error
+        """Anonymise one encoded photo (JPEG, PNG, WebP, TIFF, BMP, GIF; every frame and
+        page); raises an Error
         subclass on any failure, and then there are no bytes."""
     def detect(self, image: Frame) -> List[Detection]:
         """Faces in an (H, W, 3) RGB uint8 frame (read into a copy; no reference kept)."""

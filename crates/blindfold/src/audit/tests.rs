@@ -1,4 +1,5 @@
 use super::*;
+use crate::codec;
 use crate::icc::testdata::profile;
 use crate::pipeline::tests::{BrightBlob, face_in_alpha};
 use crate::pipeline::{Options, process};

@@ -1,4 +1,4 @@
-//! PNG, WebP, TIFF and BMP through the `image` crate's codecs.
+//! PNG, WebP, TIFF, BMP and a GIF's first frame through the `image` crate's codecs.
 
 use super::{DecodeOptions, Format, Raw, alloc_budget, check_pixels, orient};
 use crate::Error;
@@ -19,6 +19,7 @@ fn image_format(format: Format) -> ImageFormat {
         Format::Webp => ImageFormat::WebP,
         Format::Tiff => ImageFormat::Tiff,
         Format::Bmp => ImageFormat::Bmp,
+        Format::Gif => ImageFormat::Gif,
     }
 }
 
@@ -39,6 +40,9 @@ pub(super) fn decode(bytes: &[u8], format: Format, opts: &DecodeOptions) -> Resu
             "WebP is truncated or corrupt: a chunk runs past the end of the file".into(),
         ));
     }
+    if format == Format::Gif {
+        super::frames::check_gif(bytes, opts)?;
+    }
     let mut limits = Limits::default();
     limits.max_alloc = Some(alloc_budget(opts));
     if format == Format::Tiff {
@@ -53,6 +57,15 @@ pub(super) fn decode(bytes: &[u8], format: Format, opts: &DecodeOptions) -> Resu
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format(format));
     reader.limits(limits.clone());
     let dec = reader.into_decoder().map_err(decode_err)?;
+    finish(dec, limits, opts)
+}
+
+/// Decode the first directory of a TIFF (a page the header was made to
+/// point at), as it is: no choice of main page.
+pub(super) fn decode_tiff_page(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(alloc_budget(opts));
+    let dec = TiffDecoder::new(Cursor::new(bytes)).map_err(decode_err)?;
     finish(dec, limits, opts)
 }
 
@@ -109,6 +122,15 @@ pub(super) fn encode(
         Format::Bmp => {
             // BMP has no ICC support in the `image` encoder; the profile is dropped.
             BmpEncoder::new(&mut out).write_image(buf, w, h, color)
+        }
+        Format::Gif => {
+            let frame = super::frames::Frame {
+                image: image.clone(),
+                alpha: alpha.cloned(),
+                icc: None,
+                delay: (0, 1),
+            };
+            return super::anim::encode_gif(&[frame], None);
         }
         Format::Jpeg => {
             return Err(Error::Encode("JPEG is not written by this path".into()));

@@ -58,7 +58,8 @@ fn sniff_knows_each_format_and_nothing_else() {
     for f in ALL {
         assert_eq!(sniff(&enc(&img, f)), Some(f), "{f:?}");
     }
-    assert_eq!(sniff(b"GIF89a......................"), None);
+    assert_eq!(sniff(b"GIF89a......................"), Some(Format::Gif));
+    assert_eq!(sniff(b"GIF90a......................"), None);
     assert_eq!(sniff(b""), None);
     assert!(matches!(dec(b"hello world"), Err(Error::Decode(_))));
 }

@@ -231,10 +231,21 @@ fn apng() -> Vec<u8> {
 }
 
 #[test]
-fn dropped_animation_frames_are_reported() {
+fn every_animation_frame_is_written_unless_the_first_is_asked_for() {
     let input = apng();
     let out = run(&input, &Options::default());
-    assert_eq!(out.frames_dropped, 1);
+    assert_eq!((out.frames, out.frames_dropped), (2, 0));
+    assert!(!out.metadata_removed.contains(&"frames"));
+    assert_eq!(metadata::frames(&out.bytes, Format::Png), 2);
+    let playback = out.playback.expect("an animation");
+    assert_eq!(playback.delays_ms, [100.0, 100.0]);
+    assert_eq!(playback.loop_count, Some(0));
+    let first = Options {
+        first_frame: true,
+        ..Options::default()
+    };
+    let out = run(&input, &first);
+    assert_eq!((out.frames, out.frames_dropped), (1, 1));
     assert!(out.metadata_removed.contains(&"frames"));
     assert_eq!(metadata::frames(&out.bytes, Format::Png), 1);
     assert!(!metadata::scan(&out.bytes, Format::Png).frames);
@@ -324,13 +335,23 @@ fn animated_webp() -> Vec<u8> {
 }
 
 #[test]
-fn dropped_pages_and_webp_frames_are_reported() {
+fn every_page_and_webp_frame_is_written_unless_the_first_is_asked_for() {
+    let first = Options {
+        first_frame: true,
+        ..Options::default()
+    };
     for (name, input, format) in [
         ("tiff", two_page_tiff(), Format::Tiff),
         ("webp", animated_webp(), Format::Webp),
     ] {
         assert_eq!(metadata::frames(&input, format), 2, "{name}");
         let out = run(&input, &Options::default());
+        assert_eq!(out.format, format, "{name}");
+        assert_eq!((out.frames, out.frames_dropped), (2, 0), "{name}");
+        assert!(!out.metadata_removed.contains(&"frames"), "{name}");
+        assert!(!out.metadata_removed.contains(&"thumbnail"), "{name}");
+        assert_eq!(metadata::frames(&out.bytes, format), 2, "{name}");
+        let out = run(&input, &first);
         assert_eq!(out.format, format, "{name}");
         assert_eq!(out.frames_dropped, 1, "{name}");
         assert!(out.metadata_removed.contains(&"frames"), "{name}");
