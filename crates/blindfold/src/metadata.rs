@@ -2,11 +2,12 @@
 //! was removed from the input, and to check that the output carries none.
 //!
 //! [`scan`] walks the container (JPEG segments, PNG chunks, WebP RIFF chunks,
-//! every TIFF directory) and parses EXIF blocks with `kamadak-exif`. It
+//! every TIFF directory, the items of a HEIF or AVIF file) and parses EXIF blocks with `kamadak-exif`. It
 //! never panics and never fails: unreadable parts are reported as present
 //! rather than skipped, so a check on an output fails closed.
 
 mod exif;
+pub(crate) mod heif;
 pub(crate) mod jpeg;
 pub(crate) mod png;
 pub(crate) mod riff;
@@ -48,6 +49,10 @@ pub struct Found {
     /// Further animation frames or TIFF pages (each can show a face).
     #[serde(default)]
     pub frames: bool,
+    /// Auxiliary images of a HEIF or AVIF file other than alpha: depth
+    /// maps, portrait mattes, HDR gain maps (each can show a face's shape).
+    #[serde(default)]
+    pub auxiliary: bool,
     /// An ICC colour profile.
     pub icc: bool,
 }
@@ -67,6 +72,7 @@ impl Found {
             (self.comment, "comment"),
             (self.other, "other"),
             (self.frames, "frames"),
+            (self.auxiliary, "auxiliary"),
         ];
         all.iter().filter(|(b, _)| *b).map(|(_, n)| *n).collect()
     }
@@ -81,6 +87,7 @@ pub fn scan(bytes: &[u8], format: Format) -> Found {
         Format::Webp => riff::scan(bytes, &mut found),
         Format::Tiff => tiff::scan(bytes, &mut found),
         Format::Bmp => scan_bmp(bytes, &mut found),
+        Format::Heif | Format::Avif => heif::scan(bytes, &mut found),
     }
     found
 }
@@ -92,6 +99,7 @@ pub fn frames(bytes: &[u8], format: Format) -> u32 {
         Format::Png => 1 + png::extra_frames(bytes),
         Format::Webp => riff::frames(bytes).max(1),
         Format::Tiff => tiff::pages(bytes).max(1),
+        Format::Heif | Format::Avif => heif::top_level_images(bytes).max(1),
         Format::Jpeg | Format::Bmp => 1,
     }
 }

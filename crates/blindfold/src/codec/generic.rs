@@ -19,6 +19,8 @@ fn image_format(format: Format) -> ImageFormat {
         Format::Webp => ImageFormat::WebP,
         Format::Tiff => ImageFormat::Tiff,
         Format::Bmp => ImageFormat::Bmp,
+        // Never reached: HEIF and AVIF go through libheif (`codec/heif.rs`).
+        Format::Heif | Format::Avif => ImageFormat::Avif,
     }
 }
 
@@ -110,8 +112,10 @@ pub(super) fn encode(
             // BMP has no ICC support in the `image` encoder; the profile is dropped.
             BmpEncoder::new(&mut out).write_image(buf, w, h, color)
         }
-        Format::Jpeg => {
-            return Err(Error::Encode("JPEG is not written by this path".into()));
+        Format::Jpeg | Format::Heif | Format::Avif => {
+            return Err(Error::Encode(format!(
+                "{format:?} is not written by this path"
+            )));
         }
     };
     result.map_err(|e| Error::Encode(e.to_string()))?;
