@@ -5,6 +5,7 @@ mod audit;
 mod backends;
 mod failclosed;
 mod golden;
+mod heif;
 mod photos;
 mod safety;
 mod serve;
