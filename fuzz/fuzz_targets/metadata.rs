@@ -15,6 +15,8 @@ fuzz_target!(|data: &[u8]| {
         Format::Webp,
         Format::Tiff,
         Format::Bmp,
+        Format::Heif,
+        Format::Avif,
     ] {
         let _ = scan(data, f);
         let _ = frames(data, f);

@@ -12,6 +12,7 @@ use std::io::Cursor;
 use tower::ServiceExt;
 
 mod guards;
+mod heif;
 
 /// A detector that reports one face at (20, 10)-(44, 34), after `delay`,
 /// or fails when `fail`.

@@ -6,16 +6,17 @@
 //! (`irot`, `imir`, `clap`) as viewers do. EXIF orientation inside a HEIF
 //! file is not applied: the transforms are authoritative there. Thumbnails,
 //! depth maps and other auxiliary images and every metadata item are never
-//! decoded. AVIF is written with libheif's AV1 encoder (libaom), lossless
-//! unless a quality under 100 is asked for; HEIC is never written (see
+//! decoded. AVIF is written with libheif's AV1 encoder (libaom) in 4:4:4,
+//! lossless AV1 at quality 100 (the RGB to YCbCr conversion still rounds);
+//! HEIC is never written (see
 //! [`super::Format::written_as`]).
 
 use super::{DecodeOptions, Raw, check_pixels};
 use crate::Error;
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 use libheif_rs::{
-    Channel, ColorProfile, ColorProfileRaw, ColorSpace, CompressionFormat, EncoderQuality,
-    HeifContext, Image, LibHeif, RgbChroma, color_profile_types,
+    Channel, ColorProfile, ColorProfileRaw, ColorSpace, CompressionFormat, EncoderParameterValue,
+    EncoderQuality, HeifContext, Image, LibHeif, RgbChroma, color_profile_types,
 };
 
 fn decode_err(e: libheif_rs::HeifError) -> Error {
@@ -110,8 +111,8 @@ fn to_dynamic(decoded: &Image, has_alpha: bool) -> Result<DynamicImage, Error> {
     })
 }
 
-/// Encode as AVIF with libheif's AV1 encoder: lossless at `quality` 100,
-/// lossy at that quality below. No metadata item is written; the colour
+/// Encode as AVIF with libheif's AV1 encoder in 4:4:4: lossless AV1 at
+/// `quality` 100, lossy at that quality below. No metadata item is written; the colour
 /// profile only when given.
 pub(super) fn encode_avif(
     image: &RgbImage,
@@ -168,6 +169,10 @@ pub(super) fn encode_avif(
         EncoderQuality::Lossy(quality)
     };
     encoder.set_quality(q).map_err(encode_err)?;
+    // Full-resolution colour: a mask's edge and a lossless output stay exact.
+    encoder
+        .set_parameter_value("chroma", EncoderParameterValue::String("444".into()))
+        .map_err(encode_err)?;
     let mut ctx = HeifContext::new().map_err(encode_err)?;
     ctx.encode_image(&out, &mut encoder, None)
         .map_err(encode_err)?;

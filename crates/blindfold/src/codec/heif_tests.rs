@@ -316,3 +316,28 @@ fn avif_is_written_with_alpha_and_no_metadata() {
     let a = d.alpha.expect("alpha kept");
     assert!(a.get_pixel(30, 10)[0].abs_diff(180) < 12);
 }
+
+#[test]
+fn avif_at_quality_100_is_lossless_but_for_colour_rounding() {
+    let img = RgbImage::from_fn(40, 30, |x, y| {
+        image::Rgb([(x * 6) as u8, (y * 8) as u8, ((x * y) % 251) as u8])
+    });
+    let opts = EncodeOptions {
+        jpeg_quality: 100,
+        ..Default::default()
+    };
+    let out = encode(&img, None, Format::Avif, None, &opts).unwrap();
+    let d = decode(&out, &DecodeOptions::default()).unwrap();
+    let max = d
+        .image
+        .as_raw()
+        .iter()
+        .zip(img.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    // Lossless AV1 of 4:4:4 YCbCr: only the RGB-YCbCr conversion rounds.
+    assert!(max <= 2, "max difference {max}");
+    let lossy = encode(&img, None, Format::Avif, None, &EncodeOptions::default()).unwrap();
+    assert!(lossy.len() < out.len());
+}
