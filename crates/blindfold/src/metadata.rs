@@ -104,6 +104,13 @@ pub fn frames(bytes: &[u8], format: Format) -> u32 {
     }
 }
 
+/// The largest picture size a HEIF or AVIF file declares (its `ispe`
+/// properties), read without decoding: at least the size of the picture it
+/// shows. `None` when it declares none or its boxes do not read.
+pub fn heif_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    heif::largest_size(bytes)
+}
+
 /// BMP has no metadata blocks; a version 5 header may embed a colour profile.
 fn scan_bmp(bytes: &[u8], found: &mut Found) {
     let header_size = bytes

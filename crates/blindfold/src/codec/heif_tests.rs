@@ -85,6 +85,9 @@ fn heic_and_avif_are_sniffed_decoded_and_mp4_is_not_taken_for_them() {
         assert_eq!(d.image.dimensions(), (64, 48));
         assert!(mean_abs_diff(&d.image, &img) < 4.0);
         assert_eq!(d.frames, 1);
+        // The coded size (x265 pads to 64x64; a `clap` crops it) covers the picture.
+        let (w, h) = crate::metadata::heif_size(bytes).unwrap();
+        assert!(w >= 64 && h >= 48 && w * h <= 64 * 64, "{w}x{h}");
     }
     let mut mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isommp42".to_vec();
     mp4.extend_from_slice(&[0; 16]);

@@ -129,6 +129,28 @@ pub(crate) fn top_level_images(bytes: &[u8]) -> u32 {
     }
 }
 
+/// The largest width x height among the file's `ispe` (image size)
+/// properties: at least the size of the picture it shows.
+pub(crate) fn largest_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let top = boxes(bytes)?;
+    let meta = top.iter().find(|b| &b.kind == b"meta")?;
+    let iprp = boxes(meta.body.get(4..)?)?
+        .into_iter()
+        .find(|b| &b.kind == b"iprp")?;
+    let ipco = boxes(iprp.body)?.into_iter().find(|b| &b.kind == b"ipco")?;
+    let mut best: Option<(u32, u32)> = None;
+    for p in boxes(ipco.body)?.iter().filter(|p| &p.kind == b"ispe") {
+        let mut at = 4;
+        let w = u32::try_from(num(p.body, &mut at, 4)?).ok()?;
+        let h = u32::try_from(num(p.body, &mut at, 4)?).ok()?;
+        let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+        if best.is_none_or(|b| area((w, h)) > area(b)) {
+            best = Some((w, h));
+        }
+    }
+    best
+}
+
 fn scan_meta(file: &[u8], body: &[u8], found: &mut Found) {
     let Some(meta) = read_meta(body, found) else {
         found.other = true;
