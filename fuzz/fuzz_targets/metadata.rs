@@ -16,6 +16,8 @@ fuzz_target!(|data: &[u8]| {
         Format::Tiff,
         Format::Bmp,
         Format::Gif,
+        Format::Heif,
+        Format::Avif,
     ] {
         let _ = scan(data, f);
         let _ = frames(data, f);

@@ -69,6 +69,29 @@ fn jpeg(img: &RgbImage, kind: u8) -> Vec<u8> {
     out
 }
 
+/// A HEIC (HEVC) file of `img`, made with libheif's encoder.
+fn heic(img: &RgbImage) -> Vec<u8> {
+    use libheif_rs::{
+        Channel, ColorSpace, CompressionFormat, EncoderQuality, HeifContext, Image, LibHeif,
+        RgbChroma,
+    };
+    let lib = LibHeif::new();
+    let (w, h) = img.dimensions();
+    let mut pic = Image::new(w, h, ColorSpace::Rgb(RgbChroma::Rgb)).unwrap();
+    pic.create_plane(Channel::Interleaved, w, h, 8).unwrap();
+    let planes = pic.planes_mut();
+    let plane = planes.interleaved.unwrap();
+    for (y, row) in plane.data.chunks_mut(plane.stride).take(h as usize).enumerate() {
+        let src = &img.as_raw()[y * w as usize * 3..][..w as usize * 3];
+        row[..src.len()].copy_from_slice(src);
+    }
+    let mut enc = lib.encoder_for_format(CompressionFormat::Hevc).unwrap();
+    enc.set_quality(EncoderQuality::Lossy(50)).unwrap();
+    let mut ctx = HeifContext::new().unwrap();
+    ctx.encode_image(&pic, &mut enc, None).unwrap();
+    ctx.write_to_bytes().unwrap()
+}
+
 /// Write the seeds into `dir`.
 pub fn write(dir: &Path) {
     let img = RgbImage::from_fn(24, 16, |x, y| {
@@ -100,6 +123,15 @@ pub fn write(dir: &Path) {
             ));
         }
     }
+    seeds.push((
+        "plain.avif".into(),
+        encode(&img, None, Format::Avif, None, &o).unwrap(),
+    ));
+    seeds.push((
+        "alpha.avif".into(),
+        encode(&img, Some(&alpha), Format::Avif, Some(&icc), &o).unwrap(),
+    ));
+    seeds.push(("plain.heic".into(), heic(&img)));
     seeds.push(("progressive.jpg".into(), jpeg(&img, 1)));
     seeds.push(("restarts.jpg".into(), jpeg(&img, 2)));
     seeds.push(("profile.icc".into(), icc.clone()));

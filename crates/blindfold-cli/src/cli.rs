@@ -207,7 +207,8 @@ pub struct EngineArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// JPEG quality of outputs (1-100).
+    /// JPEG quality of outputs (1-100); also of HEIC inputs' JPEG outputs and
+    /// of AVIF outputs (100: lossless AV1).
     #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: u8,
 

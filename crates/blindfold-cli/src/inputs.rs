@@ -43,7 +43,12 @@ const PHOTO_EXT: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "bmp", "gif",
 ];
 
-/// Picture formats blindfold cannot read yet: skipped and listed as such.
+/// HEIC/HEIF and AVIF: read in a build with the `heif` feature (libheif).
+/// HEIC and HEIF are written as JPEG, so their outputs are named `.jpg`.
+const HEIF_EXT: &[&str] = &["heic", "heif", "hif", "avif"];
+
+/// Picture formats blindfold cannot read (without the `heif` feature: nor
+/// HEIC and AVIF): skipped and listed as such.
 const UNSUPPORTED_EXT: &[&str] = &[
     "heic", "heif", "avif", "jxl", "jp2", "dng", "cr2", "cr3", "nef", "arw", "raf", "orf", "rw2",
     "psd", "svg", "ico",
@@ -52,7 +57,9 @@ const UNSUPPORTED_EXT: &[&str] = &[
 /// The kind of a file, from its extension; `None` for files we skip.
 pub fn kind_of(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    if PHOTO_EXT.contains(&ext.as_str()) {
+    if PHOTO_EXT.contains(&ext.as_str())
+        || (cfg!(feature = "heif") && HEIF_EXT.contains(&ext.as_str()))
+    {
         Some(Kind::Photo)
     } else if blindfold_video::is_video_path(path) {
         Some(Kind::Video)
@@ -249,7 +256,12 @@ pub fn output_path(file: &Path, root: &Path, place: &Placement, kind: Kind) -> P
             let ext = blindfold_video::output_extension(file);
             out.with_extension(ext)
         }
-        Kind::Photo => out,
+        Kind::Photo => match file.extension().and_then(|e| e.to_str()) {
+            Some(e) if ["heic", "heif", "hif"].contains(&e.to_ascii_lowercase().as_str()) => {
+                out.with_extension("jpg")
+            }
+            _ => out,
+        },
     }
 }
 

@@ -22,7 +22,7 @@ pub fn run(
 ) -> Result<PhotoReport> {
     let bytes =
         std::fs::read(&job.input).with_context(|| format!("cannot read {}", shown(&job.input)))?;
-    check_extension(&bytes, &job.output)?;
+    check_extension(&bytes, &job.input, &job.output)?;
     let start = Instant::now();
     let clock = || start.elapsed().as_secs_f64() * 1000.0;
     let opts = Options {
@@ -61,18 +61,41 @@ fn format_of_extension(p: &Path) -> Option<Format> {
         "tif" | "tiff" => Format::Tiff,
         "bmp" => Format::Bmp,
         "gif" => Format::Gif,
+        "heic" | "heif" | "hif" => Format::Heif,
+        "avif" => Format::Avif,
         _ => return None,
     })
 }
 
-/// The output is written in the input's real format, so its name must say
-/// that format: a PNG named `.jpg` fails (nothing written) rather than come
-/// out as a PNG named `.jpg`.
-fn check_extension(bytes: &[u8], output: &Path) -> Result<()> {
+/// The output is written in the input's real format (HEIC as JPEG), so its
+/// name must say that format: a PNG named `.jpg` fails (nothing written)
+/// rather than come out as a PNG named `.jpg`. HEIC and AVIF inputs must be
+/// named as what they are, since the output's name is chosen from the
+/// input's.
+fn check_extension(bytes: &[u8], input: &Path, output: &Path) -> Result<()> {
     let Some(real) = sniff(bytes) else {
         return Ok(()); // not a known image: the decoder says so
     };
     let name = |f: Format| format!("{f:?}").to_uppercase();
+    let named = format_of_extension(input);
+    let heif = |f: Option<Format>| matches!(f, Some(Format::Heif | Format::Avif));
+    if (heif(Some(real)) || heif(named)) && named != Some(real) {
+        anyhow::bail!(
+            "the file is a {} but its name says {}; rename it (nothing was written)",
+            name(real),
+            named.map_or("neither".into(), name),
+        );
+    }
+    let real_out = real.written_as();
+    if real_out != real && format_of_extension(output) != Some(real_out) {
+        anyhow::bail!(
+            "a {} is written as {}, so it cannot replace its input (--in-place); \
+             write it elsewhere with -o DIR or beside it (nothing was written)",
+            name(real),
+            name(real_out),
+        );
+    }
+    let real = real_out;
     match format_of_extension(output) {
         Some(f) if f == real => Ok(()),
         Some(f) => anyhow::bail!(

@@ -156,10 +156,18 @@ fn audit_file(
 fn original_for(output: &Path, dir: &Path) -> Option<PathBuf> {
     let name = output.file_name()?.to_str()?;
     let plain = name.replacen(".anon.", ".", 1);
-    [plain.as_str(), name]
+    let found = [plain.as_str(), name]
         .iter()
         .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file());
+    // A HEIC's output is a JPEG: its original has the same stem.
+    found.or_else(|| {
+        let stem = Path::new(&plain).file_stem()?;
+        ["heic", "HEIC", "heif", "HEIF", "hif"]
+            .iter()
+            .map(|e| dir.join(stem).with_extension(e))
+            .find(|p| p.is_file())
+    })
 }
 
 fn human(path: &Path, res: &Result<Option<Audit>>) {

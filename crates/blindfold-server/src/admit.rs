@@ -61,15 +61,19 @@ impl Work {
 }
 
 /// Width and height from the image's header (no pixel is decoded), when
-/// the `image` crate can read it. Not for TIFF: its first picture may be a
-/// small preview of a larger one that the engine decodes; nor for a GIF or
-/// an animation, whose every frame is decoded (the caller then charges the
-/// whole budget).
+/// the `image` crate can read it; for HEIF and AVIF the largest size the
+/// file declares. Not for TIFF: its first picture may be a small preview of
+/// a larger one that the engine decodes; nor for a GIF or an animation,
+/// whose every frame is decoded (the caller then charges the whole budget).
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    if blindfold::codec::sniff(bytes) == Some(blindfold::codec::Format::Tiff)
-        || blindfold::codec::frames::is_sequence(bytes)
-    {
+    use blindfold::codec::{Format, sniff};
+    if blindfold::codec::frames::is_sequence(bytes) {
         return None;
+    }
+    match sniff(bytes) {
+        Some(Format::Tiff) => return None,
+        Some(Format::Heif | Format::Avif) => return blindfold::metadata::heif_size(bytes),
+        _ => {}
     }
     blindfold::image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
@@ -104,6 +108,21 @@ mod tests {
         img.write_to(&mut png, blindfold::image::ImageFormat::Png)
             .unwrap();
         assert_eq!(dimensions(png.get_ref()), Some((40, 30)));
+    }
+
+    #[test]
+    fn an_avif_is_measured_by_its_declared_size() {
+        let img = blindfold::image::RgbImage::new(40, 30);
+        let avif = blindfold::codec::encode(
+            &img,
+            None,
+            blindfold::codec::Format::Avif,
+            None,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(dimensions(&avif), Some((40, 30)));
+        assert_eq!(dimensions(&avif[..avif.len() / 3]), None);
     }
 
     #[test]

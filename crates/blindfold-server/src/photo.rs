@@ -41,9 +41,10 @@ pub async fn anonymize(
     let out = run(&s, &req, &headers, body, false).await?;
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
     let backend = backend(&s);
-    let content_type = content_type(out.format);
+    let content_type = content_type(out.format_out);
     let compact = serde_json::json!({
         "format": out.format,
+        "format_out": out.format_out,
         "width": out.width,
         "height": out.height,
         "faces": out.faces.len(),
@@ -145,6 +146,8 @@ pub fn content_type(f: Format) -> &'static str {
         Format::Tiff => "image/tiff",
         Format::Bmp => "image/bmp",
         Format::Gif => "image/gif",
+        Format::Heif => "image/heic",
+        Format::Avif => "image/avif",
     }
 }
 

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 mod frames;
 mod guards;
+mod heif;
 
 /// A detector that reports one face at (20, 10)-(44, 34), after `delay`,
 /// or fails when `fail`.

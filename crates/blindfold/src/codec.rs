@@ -17,6 +17,10 @@
 //!   it, when a file has more than one.
 //! - 16-bit images become 8-bit, grey images become RGB, and alpha is kept
 //!   apart in [`Decoded::alpha`].
+//! - HEIC/HEIF and AVIF (feature `heif`, libheif): the one top-level image,
+//!   upright as libheif applies the file's transforms; a file with several
+//!   top-level images fails. HEIC is written as JPEG (no free HEVC
+//!   encoder), AVIF as AVIF; [`Format::written_as`] says which.
 //! - JPEG is written baseline with 4:2:0 chroma subsampling; WebP is written
 //!   lossless; PNG, TIFF (uncompressed) and BMP as they come. The output
 //!   holds no EXIF (its pixels are already upright), XMP, IPTC, text or
@@ -26,6 +30,8 @@ mod anim;
 mod entropy;
 pub mod frames;
 mod generic;
+#[cfg(feature = "heif")]
+mod heif;
 mod jpeg;
 mod pages;
 mod tiff;
@@ -50,6 +56,22 @@ pub enum Format {
     Bmp,
     /// GIF (every frame; see [`frames`]).
     Gif,
+    /// HEIC or another HEIF file that is not AVIF (read with the `heif`
+    /// feature; written as JPEG).
+    Heif,
+    /// AVIF (read and written with the `heif` feature).
+    Avif,
+}
+
+impl Format {
+    /// The format an anonymised image of this format is written in: the
+    /// same, except HEIF (HEVC has no free encoder), which becomes JPEG.
+    pub fn written_as(self) -> Format {
+        match self {
+            Format::Heif => Format::Jpeg,
+            f => f,
+        }
+    }
 }
 
 /// Limits and choices for decoding.
@@ -137,6 +159,37 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     } else if b.starts_with(b"BM") && b.len() >= 26 {
         Some(Format::Bmp)
     } else {
+        sniff_heif(b)
+    }
+}
+
+/// HEIF or AVIF from the brands of an ISOBMFF `ftyp` box; `None` for other
+/// ISOBMFF files (MP4, QuickTime video).
+fn sniff_heif(b: &[u8]) -> Option<Format> {
+    if b.len() < 16 || &b[4..8] != b"ftyp" {
+        return None;
+    }
+    let size = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let end = size.clamp(16, b.len());
+    let major = &b[8..12];
+    let compatible = b[16..end].chunks_exact(4);
+    const AVIF: [&[u8]; 2] = [b"avif", b"avis"];
+    const HEIF: [&[u8]; 8] = [
+        b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
+    ];
+    const GENERIC: [&[u8]; 3] = [b"mif1", b"msf1", b"miaf"];
+    if AVIF.contains(&major) {
+        Some(Format::Avif)
+    } else if HEIF.contains(&major) {
+        Some(Format::Heif)
+    } else if GENERIC.contains(&major) {
+        let brands: Vec<&[u8]> = compatible.collect();
+        if brands.iter().any(|c| AVIF.contains(c)) {
+            Some(Format::Avif)
+        } else {
+            Some(Format::Heif)
+        }
+    } else {
         None
     }
 }
@@ -144,10 +197,14 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 /// Decode `bytes`, refusing truncated or corrupt data and images over the limit.
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, Error> {
     let format = sniff(bytes).ok_or_else(|| {
-        Error::Decode("not a JPEG, PNG, WebP, TIFF, BMP or GIF file (unknown signature)".into())
+        Error::Decode(
+            "not a JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC/HEIF or AVIF file (unknown signature)"
+                .into(),
+        )
     })?;
     let raw = match format {
         Format::Jpeg => jpeg::decode(bytes, opts)?,
+        Format::Heif | Format::Avif => decode_heif(bytes, opts)?,
         _ => generic::decode(bytes, format, opts)?,
     };
     let (image, alpha) = split_alpha(raw.image);
@@ -183,9 +240,48 @@ pub fn encode(
     let icc = icc.filter(|p| !p.is_empty());
     match format {
         Format::Jpeg => jpeg::encode(image, icc, opts),
+        Format::Avif => encode_avif(image, alpha, icc, opts),
+        Format::Heif => Err(Error::Unsupported(
+            "HEIC is not written (no free HEVC encoder); it is written as JPEG".into(),
+        )),
         _ => generic::encode(image, alpha, format, icc),
     }
 }
+
+#[cfg(feature = "heif")]
+fn decode_heif(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
+    heif::decode(bytes, opts)
+}
+
+#[cfg(not(feature = "heif"))]
+fn decode_heif(_: &[u8], _: &DecodeOptions) -> Result<Raw, Error> {
+    Err(Error::Unsupported(NO_HEIF.into()))
+}
+
+#[cfg(feature = "heif")]
+fn encode_avif(
+    image: &RgbImage,
+    alpha: Option<&GrayImage>,
+    icc: Option<&[u8]>,
+    opts: &EncodeOptions,
+) -> Result<Vec<u8>, Error> {
+    heif::encode_avif(image, alpha, icc, opts.jpeg_quality)
+}
+
+#[cfg(not(feature = "heif"))]
+fn encode_avif(
+    _: &RgbImage,
+    _: Option<&GrayImage>,
+    _: Option<&[u8]>,
+    _: &EncodeOptions,
+) -> Result<Vec<u8>, Error> {
+    Err(Error::Unsupported(NO_HEIF.into()))
+}
+
+/// Why a build without the `heif` feature refuses HEIF and AVIF.
+#[cfg(not(feature = "heif"))]
+const NO_HEIF: &str = "HEIC/HEIF and AVIF need a build with the `heif` feature (libheif); \
+                       this build cannot read or write them";
 
 /// What a format decoder hands back before alpha is split off.
 struct Raw {
@@ -245,3 +341,6 @@ fn orient(image: &mut DynamicImage, orientation: u8) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(all(test, feature = "heif"))]
+mod heif_tests;

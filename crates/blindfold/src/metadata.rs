@@ -2,12 +2,13 @@
 //! was removed from the input, and to check that the output carries none.
 //!
 //! [`scan`] walks the container (JPEG segments, PNG chunks, WebP RIFF chunks,
-//! every TIFF directory) and parses EXIF blocks with `kamadak-exif`. It
+//! every TIFF directory, the items of a HEIF or AVIF file) and parses EXIF blocks with `kamadak-exif`. It
 //! never panics and never fails: unreadable parts are reported as present
 //! rather than skipped, so a check on an output fails closed.
 
 mod exif;
 pub(crate) mod gif;
+pub(crate) mod heif;
 pub(crate) mod jpeg;
 pub(crate) mod png;
 pub(crate) mod riff;
@@ -49,6 +50,10 @@ pub struct Found {
     /// Further animation frames or TIFF pages (each can show a face).
     #[serde(default)]
     pub frames: bool,
+    /// Auxiliary images of a HEIF or AVIF file other than alpha: depth
+    /// maps, portrait mattes, HDR gain maps (each can show a face's shape).
+    #[serde(default)]
+    pub auxiliary: bool,
     /// An ICC colour profile.
     pub icc: bool,
 }
@@ -68,6 +73,7 @@ impl Found {
             (self.comment, "comment"),
             (self.other, "other"),
             (self.frames, "frames"),
+            (self.auxiliary, "auxiliary"),
         ];
         all.iter().filter(|(b, _)| *b).map(|(_, n)| *n).collect()
     }
@@ -83,6 +89,7 @@ pub fn scan(bytes: &[u8], format: Format) -> Found {
         Format::Tiff => tiff::scan(bytes, &mut found),
         Format::Bmp => scan_bmp(bytes, &mut found),
         Format::Gif => gif::scan(bytes, &mut found),
+        Format::Heif | Format::Avif => heif::scan(bytes, &mut found),
     }
     found
 }
@@ -95,8 +102,16 @@ pub fn frames(bytes: &[u8], format: Format) -> u32 {
         Format::Webp => riff::frames(bytes).max(1),
         Format::Tiff => tiff::pages(bytes).max(1),
         Format::Gif => gif::walk(bytes, &mut Found::default()).frames.max(1),
+        Format::Heif | Format::Avif => heif::top_level_images(bytes).max(1),
         Format::Jpeg | Format::Bmp => 1,
     }
+}
+
+/// The largest picture size a HEIF or AVIF file declares (its `ispe`
+/// properties), read without decoding: at least the size of the picture it
+/// shows. `None` when it declares none or its boxes do not read.
+pub fn heif_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    heif::largest_size(bytes)
 }
 
 /// BMP has no metadata blocks; a version 5 header may embed a colour profile.

@@ -69,8 +69,11 @@ pub struct Timings {
 pub struct Outcome {
     /// The anonymised, re-encoded image. Empty for a dry run.
     pub bytes: Vec<u8>,
-    /// Its format (the input's).
+    /// The input's format.
     pub format: Format,
+    /// The output's format: the input's, except HEIF, written as JPEG
+    /// ([`Format::written_as`]).
+    pub format_out: Format,
     /// Width of the upright image.
     pub width: u32,
     /// Height of the upright image.
@@ -240,17 +243,18 @@ fn finish(
     }
     let t3 = now_ms();
     let (icc, icc_action) = choose_icc(decoded.icc.as_deref(), &opts.encode);
+    let format_out = decoded.format.written_as();
     let bytes = if dry_run {
         Vec::new()
     } else {
         let out = codec::encode(
             &image,
             alpha.as_ref(),
-            decoded.format,
+            format_out,
             icc.as_deref(),
             &opts.encode,
         )?;
-        verify(&out, decoded.format, image.dimensions())?;
+        verify(&out, format_out, image.dimensions())?;
         out
     };
     let t4 = now_ms();
@@ -270,6 +274,7 @@ fn finish(
         metadata_kept,
         bytes,
         format: decoded.format,
+        format_out,
         width: image.width(),
         height: image.height(),
         orientation: decoded.orientation,
@@ -318,6 +323,9 @@ pub fn verify(out: &[u8], format: Format, dims: (u32, u32)) -> Result<(), Error>
             "metadata left in output: {}",
             left.join(", ")
         )));
+    }
+    if codec::sniff(out) != Some(format) {
+        return Err(Error::Verify(format!("output is not a {format:?} file")));
     }
     let back = codec::decode(
         out,

@@ -8,8 +8,11 @@ use serde::Serialize;
 /// Photo details of a report.
 #[derive(Serialize, Debug, Clone)]
 pub struct PhotoReport {
-    /// jpeg, png, webp, tiff, bmp or gif (the input's, and the output's).
+    /// The input's format: jpeg, png, webp, tiff, bmp, gif, heif or avif.
     pub format: Format,
+    /// The output's format: the input's, except heif (HEIC), written as
+    /// jpeg (no free HEVC encoder).
+    pub format_out: Format,
     /// Upright width.
     pub width: u32,
     /// Upright height.
@@ -52,6 +55,7 @@ impl From<&Outcome> for PhotoReport {
     fn from(o: &Outcome) -> Self {
         PhotoReport {
             format: o.format,
+            format_out: o.format_out,
             width: o.width,
             height: o.height,
             orientation: o.orientation,

@@ -6,6 +6,7 @@ mod backends;
 mod failclosed;
 mod frames;
 mod golden;
+mod heif;
 mod photos;
 mod safety;
 mod serve;

@@ -31,16 +31,16 @@ use image::RgbImage;
 pub enum Grain {
     /// PNG, TIFF, BMP, lossless WebP: a fill is exactly what was drawn.
     Lossless,
-    /// JPEG, lossy WebP, video frames.
+    /// JPEG, lossy WebP, HEIF and AVIF, video frames.
     Lossy,
 }
 
 impl Grain {
-    /// How a photo of `format` (its bytes) was stored: JPEG and lossy WebP
-    /// (one with a `VP8 ` chunk) are lossy.
+    /// How a photo of `format` (its bytes) was stored: JPEG, HEIF, AVIF and
+    /// lossy WebP (one with a `VP8 ` chunk) are lossy.
     pub fn of(bytes: &[u8], format: Format) -> Grain {
         match format {
-            Format::Jpeg => Grain::Lossy,
+            Format::Jpeg | Format::Heif | Format::Avif => Grain::Lossy,
             Format::Webp if webp_chunks(bytes).any(|c| c == *b"VP8 ") => Grain::Lossy,
             _ => Grain::Lossless,
         }

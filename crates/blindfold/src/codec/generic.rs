@@ -20,6 +20,8 @@ fn image_format(format: Format) -> ImageFormat {
         Format::Tiff => ImageFormat::Tiff,
         Format::Bmp => ImageFormat::Bmp,
         Format::Gif => ImageFormat::Gif,
+        // Never reached: HEIF and AVIF go through libheif (`codec/heif.rs`).
+        Format::Heif | Format::Avif => ImageFormat::Avif,
     }
 }
 
@@ -134,6 +136,11 @@ pub(super) fn encode(
         }
         Format::Jpeg => {
             return Err(Error::Encode("JPEG is not written by this path".into()));
+        }
+        Format::Heif | Format::Avif => {
+            return Err(Error::Encode(format!(
+                "{format:?} is not written by this path"
+            )));
         }
     };
     result.map_err(|e| Error::Encode(e.to_string()))?;

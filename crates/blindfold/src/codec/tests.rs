@@ -177,6 +177,7 @@ fn jpeg_with_every_kind_of_metadata_is_cleaned() {
         other: false,
         icc: true,
         frames: false,
+        auxiliary: false,
     };
     assert_eq!(found, want);
 
