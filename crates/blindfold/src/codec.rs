@@ -22,6 +22,7 @@
 //!   holds no EXIF (its pixels are already upright), XMP, IPTC, text or
 //!   thumbnails; only the ICC profile when given.
 
+pub mod dct;
 mod entropy;
 mod generic;
 mod jpeg;
@@ -100,6 +101,11 @@ pub struct EncodeOptions {
     /// With `keep_icc`, write the input's profile byte for byte instead,
     /// text, device fields and private tags included. Off by default.
     pub keep_icc_as_is: bool,
+    /// JPEG to JPEG with `noise` or `solid`: edit the coefficients
+    /// ([`dct`]) so every block no mask touches stays bit for bit, instead
+    /// of re-encoding the pixels at `jpeg_quality`. On by default; what the
+    /// DCT path cannot carry is re-encoded all the same.
+    pub jpeg_lossless: bool,
 }
 
 impl Default for EncodeOptions {
@@ -108,6 +114,7 @@ impl Default for EncodeOptions {
             jpeg_quality: 92,
             keep_icc: true,
             keep_icc_as_is: false,
+            jpeg_lossless: true,
         }
     }
 }

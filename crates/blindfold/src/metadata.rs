@@ -6,7 +6,7 @@
 //! never panics and never fails: unreadable parts are reported as present
 //! rather than skipped, so a check on an output fails closed.
 
-mod exif;
+pub(crate) mod exif;
 pub(crate) mod jpeg;
 pub(crate) mod png;
 pub(crate) mod riff;
