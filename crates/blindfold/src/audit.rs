@@ -19,7 +19,9 @@
 //! - given the original, the share of pixels changed outside the masks
 //!   (the masks the default settings would draw over the faces the same
 //!   detector finds in the original, and every pixel that looks like mask
-//!   fill). It should be only the re-encode.
+//!   fill; for a JPEG edited in the DCT domain, the MCUs whose blocks
+//!   were replaced, see [`codec::dct::replaced`]). It should be only the
+//!   re-encode, and is 0 for a lossless JPEG.
 
 pub mod fill;
 
@@ -204,7 +206,7 @@ pub fn audit(
     // With the original: where the faces found in it were, and which
     // pixels changed from it.
     let original = match original {
-        Some(orig) => Some(Original::new(&img.image, orig, detector, &decode)?),
+        Some(orig) => Some(Original::new(&img.image, bytes, orig, detector, &decode)?),
         None => None,
     };
     let mut faces = Faces::default();
@@ -283,11 +285,17 @@ pub fn cover(img: &RgbImage, fill: &[Fill], d: &Detection) -> (f64, f64) {
 struct Original {
     image: RgbImage,
     masks: Vec<Mask>,
+    /// For a JPEG edited in the DCT domain: the pixels of the MCUs whose
+    /// blocks were replaced, grown by 2 pixels (smooth chroma upsampling
+    /// reaches one pixel past them). Those are the masks it drew; every
+    /// other block is the original's, bit for bit.
+    replaced: Option<Vec<bool>>,
 }
 
 impl Original {
     fn new(
         out: &RgbImage,
+        out_bytes: &[u8],
         original: &[u8],
         detector: &mut dyn FaceDetector,
         decode: &DecodeOptions,
@@ -301,9 +309,14 @@ impl Original {
             )));
         }
         let dets = crate::views::detect_seen(detector, &orig.image, orig.alpha.as_ref())?;
+        let (w, h) = (out.width() as usize, out.height() as usize);
+        let replaced = codec::dct::replaced(original, out_bytes)
+            .filter(|m| m.len() == w * h)
+            .map(|m| fill::grow(&m, w, h, 2));
         Ok(Original {
             masks: masks_for(&dets, &MaskSpec::default()),
             image: orig.image,
+            replaced,
         })
     }
 
@@ -345,8 +358,9 @@ impl Original {
         let fill = fill::grow(&filled, w as usize, h as usize, 2);
         let inside = self.inside();
         let (mut outside, mut changed) = (0u64, 0u64);
+        let replaced = |i: usize| self.replaced.as_ref().is_some_and(|r| r[i]);
         for (i, (a, b)) in out.pixels().zip(self.image.pixels()).enumerate() {
-            if inside[i] || fill[i] {
+            if inside[i] || fill[i] || replaced(i) {
                 continue;
             }
             outside += 1;

@@ -132,6 +132,86 @@ pub fn edit(
     })
 }
 
+/// Which pixels of the upright picture lie in an MCU where `output`'s
+/// coefficients differ from `original`'s, when `output` is an edit of
+/// `original` in the DCT domain: both read, with the same frame, sampling,
+/// quantisation tables and orientation. Row by row, `true` where replaced;
+/// `None` when the two do not share their blocks' meaning (a re-encoded
+/// output, another picture).
+pub fn replaced(original: &[u8], output: &[u8]) -> Option<Vec<bool>> {
+    let orientation = |b: &[u8]| {
+        first_exif(&walk(b))
+            .and_then(Orientation::from_exif_chunk)
+            .map_or(1, Orientation::to_exif)
+    };
+    let o = orientation(original);
+    if o != orientation(output) {
+        return None;
+    }
+    let (a, b) = (read::read(original).ok()?, read::read(output).ok()?);
+    let shape = |c: &Coefs| {
+        let k: Vec<_> = c.comps.iter().map(|k| (k.h, k.v, c.qt[k.tq])).collect();
+        (c.width, c.height, k)
+    };
+    if shape(&a) != shape(&b) {
+        return None;
+    }
+    let (mx, my) = a.mcus();
+    let (mw, mh) = (8 * a.hmax, 8 * a.vmax);
+    let (w, h) = (a.width, a.height);
+    let uw = if o >= 5 { h } else { w };
+    let mut map = vec![false; w * h];
+    for uy in 0..my {
+        for ux in 0..mx {
+            let differs = a.comps.iter().zip(&b.comps).any(|(ka, kb)| {
+                (0..ka.v).any(|v| {
+                    let row = (uy * ka.v + v) * ka.bw + ux * ka.h;
+                    ka.blocks[row..row + ka.h] != kb.blocks[row..row + ka.h]
+                })
+            });
+            if !differs {
+                continue;
+            }
+            for sy in uy * mh..((uy + 1) * mh).min(h) {
+                for sx in ux * mw..((ux + 1) * mw).min(w) {
+                    let (x, y) = match o {
+                        2 => (w - 1 - sx, sy),
+                        3 => (w - 1 - sx, h - 1 - sy),
+                        4 => (sx, h - 1 - sy),
+                        5 => (sy, sx),
+                        6 => (h - 1 - sy, sx),
+                        7 => (h - 1 - sy, w - 1 - sx),
+                        8 => (sy, w - 1 - sx),
+                        _ => (sx, sy),
+                    };
+                    map[y * uw + x] = true;
+                }
+            }
+        }
+    }
+    Some(map)
+}
+
+/// `input` with the picture inverted (every coefficient negated) in the
+/// MCU at `(mx, my)`: a replaced MCU that is no fill.
+#[cfg(test)]
+pub(crate) fn invert_mcu(input: &[u8], mx: usize, my: usize) -> Vec<u8> {
+    let mut c = read::read(input).unwrap();
+    for k in &mut c.comps {
+        for v in 0..k.v {
+            for h in 0..k.h {
+                let i = (my * k.v + v) * k.bw + mx * k.h + h;
+                k.blocks[i] = k.blocks[i].map(|x| -x);
+            }
+        }
+    }
+    let head = write::Header {
+        orientation: 1,
+        icc: None,
+    };
+    write::write(&c, &head).unwrap()
+}
+
 /// Only grey and YCbCr pictures: the fills' colours assume them.
 fn colour(c: &Coefs) -> Result<(), String> {
     match c.comps.len() {
