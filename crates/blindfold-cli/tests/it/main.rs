@@ -5,6 +5,7 @@ mod audit;
 mod backends;
 mod failclosed;
 mod golden;
+mod lossless;
 mod photos;
 mod safety;
 mod serve;

@@ -109,6 +109,9 @@ pub fn edit(
     let orientation = first_exif(&walk(input))
         .and_then(Orientation::from_exif_chunk)
         .map_or(1, Orientation::to_exif);
+    // The strict walk the decoder makes, again: this path never edits data
+    // a strict decoder would warn about.
+    super::entropy::check(input).map_err(|e| format!("damaged: {e}"))?;
     let mut c = read::read(input)?;
     colour(&c)?;
     if c.comps
