@@ -161,7 +161,7 @@ pub struct Request {
 }
 
 impl Request {
-    /// Apply `mode`, `shape`, `grow`, `threshold`, `fast` (and `report`
+    /// Apply `mode`, `shape`, `grow`, `threshold`, `fast`, `reencode` (and `report`
     /// where `allow_report`) to the defaults. Unknown parameters are refused,
     /// so a misspelt setting is never silently ignored (400), and so are
     /// settings weaker than the defaults beyond what `s.client` allows (403).
@@ -184,6 +184,8 @@ impl Request {
                 "shape" => r.opts.mask.shape = enum_value::<Shape>(k, v)?,
                 "grow" => r.opts.mask.grow = number(k, v)?,
                 "threshold" => threshold = Some(number(k, v)?),
+                // Both JPEG paths fill the same way; no weaker setting.
+                "reencode" => r.opts.encode.jpeg_lossless = !boolean(k, v)?,
                 "fast" => {
                     r.fast = boolean(k, v)?;
                     r.cfg = match r.fast {

@@ -59,7 +59,8 @@ class Result:
     def report(self) -> Dict[str, Any]:
         """The report the CLI prints for the photo with --json: status, kind, backend,
         format, width, height, orientation, faces (box, score, mask), metadata_removed,
-        metadata_kept, timings, total_ms."""
+        metadata_kept, jpeg ("lossless" or "reencoded", for a JPEG) and jpeg_reason,
+        timings, total_ms."""
 
 class Anonymizer:
     """Finds and masks faces with one loaded model; safe to share between threads
@@ -81,12 +82,16 @@ class Anonymizer:
         quality: int = 92,
         keep_icc: bool = True,
         max_pixels: int = 100_000_000,
+        reencode: bool = False,
     ) -> None:
         """Load the model (`model`, else $BLINDFOLD_MODEL, else the CLI's cache, fetched on
         first use unless `offline`) and make `jobs` detectors (default: one per CPU that
         memory allows), each on `threads` threads (default: CPUs / jobs; set 1 per actor
         when several processes share a machine). `backend="ort-cuda"` needs a GPU build of ONNX Runtime
-        (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one."""
+        (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one. A JPEG comes
+        out edited in the DCT domain (every block no mask touches kept bit for bit; the
+        report's "jpeg" is "lossless") unless `reencode`, or blur/pixelate, re-encode its
+        pixels at `quality` ("reencoded")."""
     @property
     def backend(self) -> str:
         """The backend that runs: "ort", "ort-cuda" or "rten"."""

@@ -76,7 +76,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Coefs, String> {
             }
             0xC3 => return Err("lossless JPEG".into()),
             0xC5..=0xC7 => return Err("hierarchical JPEG".into()),
-            0xC9..=0xCB | 0xCD..=0xCF | 0xCC => return Err("arithmetic-coded JPEG".into()),
+            0xC9..=0xCF => return Err("arithmetic-coded JPEG".into()),
             0xDC => return Err("a DNL marker (height defined after the scan)".into()),
             0xC4 => parse_dht(seg, &mut st.dc, &mut st.ac)?,
             0xDB => {
