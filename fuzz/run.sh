@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 secs=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pipeline frames metadata heif)
+[ ${#targets[@]} -gt 0 ] || targets=(pipeline frames metadata heif jpeg_dct)
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target}
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
  -Cllvm-args=-sanitizer-coverage-level=4 \

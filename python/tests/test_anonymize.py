@@ -143,3 +143,14 @@ def test_report_has_the_cli_json_fields(anon, astronaut, tmp_path):
     assert py_rep["metadata_removed"] == cli_rep["metadata_removed"]
     assert len(py_rep["faces"]) == len(cli_rep["faces"])
     assert py_rep["faces"][0]["bbox"] == pytest.approx(cli_rep["faces"][0]["bbox"], abs=0.5)
+
+
+def test_jpeg_is_edited_losslessly_unless_reencode(anon, astronaut):
+    src = encode(astronaut)
+    rep = anon.anonymize(src).report
+    assert rep["jpeg"] == "lossless", rep
+    assert "jpeg_reason" not in rep
+    again = blindfold.Anonymizer(jobs=1, reencode=True).anonymize(src).report
+    assert again["jpeg"] == "reencoded", again
+    png = anon.anonymize(encode(astronaut, fmt="PNG")).report
+    assert "jpeg" not in png

@@ -207,10 +207,18 @@ pub struct EngineArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// JPEG quality of outputs (1-100); also of HEIC inputs' JPEG outputs and
-    /// of AVIF outputs (100: lossless AV1).
+    /// JPEG quality of re-encoded outputs (1-100), of HEIC inputs' JPEG
+    /// outputs and of AVIF outputs (100: lossless AV1). A JPEG edited in the
+    /// DCT domain (the default for JPEG in, noise or solid) keeps the input's
+    /// quantisation instead.
     #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: u8,
+
+    /// JPEG in, JPEG out: decode, mask and re-encode every pixel at --quality
+    /// instead of editing the DCT coefficients (by default every 8x8 block no
+    /// mask touches is kept bit for bit; blur and pixelate always re-encode).
+    #[arg(long)]
+    pub reencode: bool,
 
     /// Drop the ICC colour profile too (kept by default: it describes colours,
     /// not people or places).

@@ -79,6 +79,7 @@ pub fn photo_options(look: &LookArgs, out: &OutputArgs) -> Result<Options> {
             jpeg_quality: out.quality,
             keep_icc: !out.drop_icc,
             keep_icc_as_is: out.keep_icc_as_is,
+            jpeg_lossless: !out.reencode,
         },
         seed: 0,
         first_frame: out.first_frame,

@@ -75,7 +75,7 @@ impl Anonymizer {
     #[pyo3(signature = (
         model=None, backend="auto", mode="noise", threshold=None, fast=false, grow=None,
         shape="ellipse", jobs=None, threads=None, offline=false, ort_lib=None, quality=92, keep_icc=true,
-        max_pixels=100_000_000, first_frame=false
+        max_pixels=100_000_000, first_frame=false, reencode=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -95,6 +95,7 @@ impl Anonymizer {
         keep_icc: bool,
         max_pixels: u64,
         first_frame: bool,
+        reencode: bool,
     ) -> PyResult<Anonymizer> {
         let choice = Choice::from_name(backend).ok_or_else(|| {
             ConfigError::new_err(format!(
@@ -146,6 +147,7 @@ impl Anonymizer {
             encode: EncodeOptions {
                 jpeg_quality: quality,
                 keep_icc,
+                jpeg_lossless: !reencode,
                 ..EncodeOptions::default()
             },
             seed: 0,

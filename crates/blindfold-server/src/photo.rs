@@ -167,7 +167,7 @@ pub struct Request {
 impl Request {
     /// Apply `mode`, `shape`, `grow`, `threshold`, `fast`, `first_frame`
     /// (only the first frame of an animation or page of a TIFF; by default
-    /// every one) (and `report`
+    /// every one), `reencode` (and `report`
     /// where `allow_report`) to the defaults. Unknown parameters are refused,
     /// so a misspelt setting is never silently ignored (400), and so are
     /// settings weaker than the defaults beyond what `s.client` allows (403).
@@ -191,6 +191,8 @@ impl Request {
                 "grow" => r.opts.mask.grow = number(k, v)?,
                 "threshold" => threshold = Some(number(k, v)?),
                 "first_frame" => r.opts.first_frame = boolean(k, v)?,
+                // Both JPEG paths fill the same way; no weaker setting.
+                "reencode" => r.opts.encode.jpeg_lossless = !boolean(k, v)?,
                 "fast" => {
                     r.fast = boolean(k, v)?;
                     r.cfg = match r.fast {

@@ -215,6 +215,34 @@ async fn report_json_holds_the_image_and_the_cli_fields() {
 }
 
 #[tokio::test]
+async fn a_jpeg_is_edited_losslessly_unless_reencode_is_asked() {
+    let dets = vec![detector(Duration::ZERO, false)];
+    let s = settings(ClientBounds::default());
+    let f = fixture_of(s, Limits::default(), None, dets, Duration::ZERO);
+    for (query, path) in [
+        ("", "lossless"),
+        ("&reencode=true", "reencoded"),
+        ("&mode=blur", "reencoded"),
+    ] {
+        let uri = format!("/v1/anonymize?report=json{query}");
+        let (st, _, body) = send(&f, post(&uri, picture(ImageFormat::Jpeg), None)).await;
+        if query == "&mode=blur" {
+            // Blur is weaker than the service's noise: refused here.
+            assert_eq!(st, StatusCode::FORBIDDEN);
+            continue;
+        }
+        assert_eq!(st, StatusCode::OK, "{query}");
+        assert_eq!(json(&body)["jpeg"], path, "{query}");
+    }
+    let (_, _, body) = send(
+        &f,
+        post("/v1/anonymize?report=json", picture(ImageFormat::Png), None),
+    )
+    .await;
+    assert!(json(&body).get("jpeg").is_none());
+}
+
+#[tokio::test]
 async fn detect_returns_the_report_only() {
     let f = fixture();
     let (st, h, body) = send(

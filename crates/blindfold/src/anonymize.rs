@@ -308,13 +308,14 @@ fn pixelate(img: &mut RgbImage, m: &Mask) {
 
 /// A small xorshift64* generator: enough for noise that carries no
 /// information about the original pixels.
-struct Rng(u64);
+/// A small xorshift generator for the fills.
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15 | 1)
     }
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;

@@ -22,7 +22,9 @@
 //! - given the original, the share of pixels changed outside the masks
 //!   (the masks the default settings would draw over the faces the same
 //!   detector finds in the original, and every pixel that looks like mask
-//!   fill). It should be only the re-encode.
+//!   fill; for a JPEG edited in the DCT domain, the MCUs whose blocks
+//!   were replaced, see [`codec::dct::replaced`]). It should be only the
+//!   re-encode, and is 0 for a lossless JPEG.
 
 pub mod fill;
 
@@ -225,7 +227,7 @@ pub fn audit(
     // With the original: where the faces found in each of its frames were,
     // and which pixels changed from it.
     let originals = match original {
-        Some(orig) => Original::all(&seq, orig, detector, &decode)?,
+        Some(orig) => Original::all(&seq, bytes, orig, detector, &decode)?,
         None => Vec::new(),
     };
     let many = seq.frames.len() > 1;
@@ -342,6 +344,11 @@ pub fn cover(img: &RgbImage, fill: &[Fill], d: &Detection) -> (f64, f64) {
 struct Original {
     image: RgbImage,
     masks: Vec<Mask>,
+    /// For a JPEG edited in the DCT domain: the pixels of the MCUs whose
+    /// blocks were replaced, grown by 2 pixels (smooth chroma upsampling
+    /// reaches one pixel past them). Those are the masks it drew; every
+    /// other block is the original's, bit for bit.
+    replaced: Option<Vec<bool>>,
 }
 
 impl Original {
@@ -350,6 +357,7 @@ impl Original {
     /// run).
     fn all(
         out: &Sequence,
+        out_bytes: &[u8],
         original: &[u8],
         detector: &mut dyn FaceDetector,
         decode: &DecodeOptions,
@@ -365,15 +373,18 @@ impl Original {
                 out.frames.len()
             )));
         }
+        // A JPEG edited in the DCT domain is one picture.
+        let replaced = crate::codec::dct::replaced(original, out_bytes);
         orig.into_iter()
             .zip(&out.frames)
-            .map(|(o, f)| Original::new(&f.image, o, detector))
+            .map(|(o, f)| Original::new(&f.image, o, replaced.clone(), detector))
             .collect()
     }
 
     fn new(
         out: &RgbImage,
         orig: Frame,
+        replaced: Option<Vec<bool>>,
         detector: &mut dyn FaceDetector,
     ) -> Result<Original, Error> {
         if orig.image.dimensions() != out.dimensions() {
@@ -384,9 +395,14 @@ impl Original {
             )));
         }
         let dets = crate::views::detect_seen(detector, &orig.image, orig.alpha.as_ref())?;
+        let (w, h) = (out.width() as usize, out.height() as usize);
+        let replaced = replaced
+            .filter(|m| m.len() == w * h)
+            .map(|m| fill::grow(&m, w, h, 2));
         Ok(Original {
             masks: masks_for(&dets, &MaskSpec::default()),
             image: orig.image,
+            replaced,
         })
     }
 
@@ -428,8 +444,9 @@ impl Original {
         let fill = fill::grow(&filled, w as usize, h as usize, 2);
         let inside = self.inside();
         let (mut outside, mut changed) = (0u64, 0u64);
+        let replaced = |i: usize| self.replaced.as_ref().is_some_and(|r| r[i]);
         for (i, (a, b)) in out.pixels().zip(self.image.pixels()).enumerate() {
-            if inside[i] || fill[i] {
+            if inside[i] || fill[i] || replaced(i) {
                 continue;
             }
             outside += 1;

@@ -27,6 +27,7 @@
 //!   thumbnails; only the ICC profile when given.
 
 mod anim;
+pub mod dct;
 mod entropy;
 pub mod frames;
 mod generic;
@@ -127,6 +128,11 @@ pub struct EncodeOptions {
     /// With `keep_icc`, write the input's profile byte for byte instead,
     /// text, device fields and private tags included. Off by default.
     pub keep_icc_as_is: bool,
+    /// JPEG to JPEG with `noise` or `solid`: edit the coefficients
+    /// ([`dct`]) so every block no mask touches stays bit for bit, instead
+    /// of re-encoding the pixels at `jpeg_quality`. On by default; what the
+    /// DCT path cannot carry is re-encoded all the same.
+    pub jpeg_lossless: bool,
 }
 
 impl Default for EncodeOptions {
@@ -135,6 +141,7 @@ impl Default for EncodeOptions {
             jpeg_quality: 92,
             keep_icc: true,
             keep_icc_as_is: false,
+            jpeg_lossless: true,
         }
     }
 }

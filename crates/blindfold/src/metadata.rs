@@ -6,7 +6,7 @@
 //! never panics and never fails: unreadable parts are reported as present
 //! rather than skipped, so a check on an output fails closed.
 
-mod exif;
+pub(crate) mod exif;
 pub(crate) mod gif;
 pub(crate) mod heif;
 pub(crate) mod jpeg;

@@ -108,6 +108,22 @@ pub struct Outcome {
     pub metadata_kept: Vec<&'static str>,
     /// Time per stage, measured with the clock passed in.
     pub timings: Timings,
+    /// For a JPEG written out: which path wrote it.
+    pub jpeg: Option<JpegPath>,
+    /// Why a JPEG was re-encoded although the lossless path was asked for
+    /// (blur or pixelate, arithmetic coding, 12-bit, CMYK, damage, ...).
+    pub jpeg_reason: Option<String>,
+}
+
+/// How a JPEG output was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JpegPath {
+    /// Edited in the DCT domain: every block no mask touches is the
+    /// input's, bit for bit ([`codec::dct`]).
+    Lossless,
+    /// Decoded, masked and encoded again at the set quality.
+    Reencoded,
 }
 
 /// What became of the input's ICC colour profile.
@@ -183,7 +199,7 @@ pub fn process(
     // Faces are looked for in everything a viewer can see, alpha included.
     let dets = views::detect_seen(detector, &decoded.image, decoded.alpha.as_ref())?;
     let t2 = now_ms();
-    let mut out = finish(decoded, dets, metadata_in, opts, dry_run, now_ms)?;
+    let mut out = finish(input, decoded, dets, metadata_in, opts, dry_run, now_ms)?;
     out.timings.decode_ms = t1 - t0;
     out.timings.detect_ms = t2 - t1;
     Ok(out)
@@ -219,13 +235,24 @@ pub fn redact(
     let decoded = codec::decode(input, &opts.decode)?;
     let metadata_in = metadata::scan(input, decoded.format);
     let t1 = now_ms();
-    let mut out = finish(decoded, boxes.to_vec(), metadata_in, opts, false, now_ms)?;
+    let mut out = finish(
+        input,
+        decoded,
+        boxes.to_vec(),
+        metadata_in,
+        opts,
+        false,
+        now_ms,
+    )?;
     out.timings.decode_ms = t1 - t0;
     Ok(out)
 }
 
-/// Mask `dets` on a decoded image, encode and check it.
+/// Mask `dets` on a decoded image, encode and check it. A JPEG is first
+/// edited in the DCT domain when the options ask for it; what that path
+/// cannot carry is masked in pixels and re-encoded, and the outcome says why.
 fn finish(
+    input: &[u8],
     decoded: codec::Decoded,
     dets: Vec<Detection>,
     metadata_in: Found,
@@ -235,16 +262,42 @@ fn finish(
 ) -> Result<Outcome, Error> {
     let t2 = now_ms();
     let masks = anonymize::masks_for(&dets, &opts.mask);
+    let (icc, icc_action) = choose_icc(decoded.icc.as_deref(), &opts.encode);
+    let jpeg = decoded.format == Format::Jpeg && !dry_run;
+    let mut jpeg_reason = None;
+    let lossless = if !jpeg || !opts.encode.jpeg_lossless {
+        None
+    } else if let Some(why) = &decoded.damaged {
+        jpeg_reason = Some(format!("damaged: {why}"));
+        None
+    } else {
+        match codec::dct::edit(input, &masks, opts.mode, opts.seed, icc.as_deref()) {
+            Ok(e) => Some(e.bytes),
+            Err(why) => {
+                jpeg_reason = Some(why);
+                None
+            }
+        }
+    };
     let mut image = decoded.image;
-    anonymize::apply(&mut image, &masks, opts.mode, opts.seed);
     let mut alpha = decoded.alpha;
-    if let Some(a) = alpha.as_mut() {
-        anonymize::apply_alpha(a, &masks);
+    if lossless.is_none() {
+        anonymize::apply(&mut image, &masks, opts.mode, opts.seed);
+        if let Some(a) = alpha.as_mut() {
+            anonymize::apply_alpha(a, &masks);
+        }
     }
     let t3 = now_ms();
-    let (icc, icc_action) = choose_icc(decoded.icc.as_deref(), &opts.encode);
     let format_out = decoded.format.written_as();
-    let bytes = if dry_run {
+    let jpeg_path = match (&lossless, jpeg) {
+        (Some(_), _) => Some(JpegPath::Lossless),
+        (None, true) => Some(JpegPath::Reencoded),
+        (None, false) => None,
+    };
+    let bytes = if let Some(out) = lossless {
+        verify(&out, decoded.format, image.dimensions())?;
+        out
+    } else if dry_run {
         Vec::new()
     } else {
         let out = codec::encode(
@@ -285,6 +338,8 @@ fn finish(
         frames: 1,
         playback: None,
         damaged: decoded.damaged,
+        jpeg: jpeg_path,
+        jpeg_reason,
         timings: Timings {
             decode_ms: 0.0,
             detect_ms: 0.0,

@@ -2,7 +2,7 @@
 //! `--json`, the HTTP service, the Python package).
 
 use crate::codec::Format;
-use crate::pipeline::{Face, IccAction, Outcome, Playback, Timings};
+use crate::pipeline::{Face, IccAction, JpegPath, Outcome, Playback, Timings};
 use serde::Serialize;
 
 /// Photo details of a report.
@@ -47,6 +47,13 @@ pub struct PhotoReport {
     /// The damage let through by `accept_damaged`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub damaged: Option<String>,
+    /// For a JPEG: `lossless` (edited in the DCT domain, every block no
+    /// mask touches kept bit for bit) or `reencoded` (from pixels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jpeg: Option<JpegPath>,
+    /// Why a JPEG was re-encoded although lossless was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jpeg_reason: Option<String>,
     /// Milliseconds per stage.
     pub timings: Timings,
 }
@@ -67,6 +74,8 @@ impl From<&Outcome> for PhotoReport {
             frames: o.frames,
             playback: o.playback.clone(),
             damaged: o.damaged.clone(),
+            jpeg: o.jpeg,
+            jpeg_reason: o.jpeg_reason.clone(),
             timings: o.timings,
         }
     }

@@ -7,6 +7,7 @@ mod failclosed;
 mod frames;
 mod golden;
 mod heif;
+mod lossless;
 mod photos;
 mod safety;
 mod serve;

@@ -60,7 +60,8 @@ class Result:
         """The report the CLI prints for the photo with --json: status, kind, backend,
         format, width, height, orientation, faces (box, score, mask; frame and source in
         animations and multi-page files), metadata_removed, metadata_kept, frames,
-        frames_dropped, playback (animations), timings, total_ms."""
+        frames_dropped, playback (animations), jpeg ("lossless" or "reencoded", for a JPEG)
+        and jpeg_reason, timings, total_ms."""
 
 class Anonymizer:
     """Finds and masks faces with one loaded model; safe to share between threads
@@ -83,6 +84,7 @@ class Anonymizer:
         keep_icc: bool = True,
         max_pixels: int = 100_000_000,
         first_frame: bool = False,
+        reencode: bool = False,
     ) -> None:
         """Load the model (`model`, else $BLINDFOLD_MODEL, else the CLI's cache, fetched on
         first use unless `offline`) and make `jobs` detectors (default: one per CPU that
@@ -91,7 +93,9 @@ class Anonymizer:
         (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one.
         Every frame of an animated GIF, PNG or WebP and every page of a TIFF is anonymised
         and written; `first_frame=True` keeps only the first (the report's frames_dropped
-        counts the rest)."""
+        counts the rest). A JPEG comes out edited in the DCT domain (every block no mask
+        touches kept bit for bit; the report's "jpeg" is "lossless") unless `reencode`, or
+        blur/pixelate, re-encode its pixels at `quality` ("reencoded")."""
     @property
     def backend(self) -> str:
         """The backend that runs: "ort", "ort-cuda" or "rten"."""

@@ -280,3 +280,36 @@ fn a_candidate_made_by_a_fills_edge_is_not_a_finding() {
         assert_eq!(found.masked.len(), usize::from(!finding), "{found:?}");
     }
 }
+
+#[test]
+fn a_lossless_jpeg_changes_nothing_outside_the_mcus_it_replaced() {
+    // Dark (the test detector finds bright blobs), with some texture.
+    let img = RgbImage::from_fn(96, 64, |x, y| {
+        Rgb([((x * 5 + y * 3) % 90) as u8, ((x * y) % 70) as u8, 40])
+    });
+    let orig = codec::encode(&img, None, Format::Jpeg, None, &Default::default()).unwrap();
+    let mask = Mask {
+        shape: crate::anonymize::Shape::Ellipse,
+        bbox: crate::BBox::new(20.0, 20.0, 44.0, 40.0),
+    };
+    let out = codec::dct::edit(&orig, &[mask], crate::anonymize::Mode::Noise, 3, None)
+        .unwrap()
+        .bytes;
+    let replaced = codec::dct::replaced(&orig, &out).unwrap();
+    // MCUs of 16 px: columns 1..=2, rows 1..=2.
+    let at = |x: usize, y: usize| replaced[y * 96 + x];
+    assert!(at(16, 16) && at(47, 47) && !at(15, 16) && !at(48, 30) && !at(30, 48));
+    assert_eq!(check(&out, Some(&orig)).changed_outside_masks, Some(0.0));
+    // An MCU replaced by something that is no fill (the picture inverted)
+    // is still outside nothing: only its own pixels changed.
+    let inverted = codec::dct::invert_mcu(&orig, 4, 2);
+    let a = check(&inverted, Some(&orig));
+    assert_eq!(a.changed_outside_masks, Some(0.0), "{a:?}");
+    // A re-encoded output is not read as an edit of the original.
+    let q80 = codec::EncodeOptions {
+        jpeg_quality: 80,
+        ..Default::default()
+    };
+    let other = codec::encode(&img, None, Format::Jpeg, None, &q80).unwrap();
+    assert!(codec::dct::replaced(&orig, &other).is_none());
+}

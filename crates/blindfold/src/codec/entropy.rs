@@ -20,7 +20,7 @@ mod scan;
 use scan::scan;
 
 /// A Huffman table in canonical form.
-struct Huff {
+pub(super) struct Huff {
     /// Largest code of each length (index 1..=16), -1 when none.
     maxcode: [i32; 18],
     /// Offset from a code to its symbol index, per length.
@@ -29,7 +29,7 @@ struct Huff {
 }
 
 impl Huff {
-    fn parse(counts: &[u8], vals: &[u8]) -> Result<Huff, String> {
+    pub(super) fn parse(counts: &[u8], vals: &[u8]) -> Result<Huff, String> {
         let mut h = Huff {
             maxcode: [-1; 18],
             valoff: [0; 17],
@@ -55,7 +55,7 @@ impl Huff {
 }
 
 /// Bits of one restart interval, with markers and byte stuffing handled.
-struct Bits<'a> {
+pub(super) struct Bits<'a> {
     data: &'a [u8],
     pos: usize,
     buf: u64,
@@ -66,7 +66,7 @@ struct Bits<'a> {
 const PREMATURE: &str = "premature end of data segment (scan data cut short)";
 
 impl<'a> Bits<'a> {
-    fn new(data: &'a [u8], pos: usize) -> Self {
+    pub(super) fn new(data: &'a [u8], pos: usize) -> Self {
         Bits {
             data,
             pos,
@@ -100,7 +100,7 @@ impl<'a> Bits<'a> {
         }
     }
 
-    fn bits(&mut self, s: u32) -> Result<u32, String> {
+    pub(super) fn bits(&mut self, s: u32) -> Result<u32, String> {
         if s == 0 {
             return Ok(0);
         }
@@ -116,7 +116,7 @@ impl<'a> Bits<'a> {
         Ok(v)
     }
 
-    fn decode(&mut self, h: &Huff) -> Result<u8, String> {
+    pub(super) fn decode(&mut self, h: &Huff) -> Result<u8, String> {
         if self.n < 16 {
             self.fill();
         }
@@ -143,7 +143,7 @@ impl<'a> Bits<'a> {
 
     /// End of an interval: only padding bits may be left before a marker.
     /// Returns the marker's code and the offset just past it.
-    fn finish(&mut self) -> Result<(u8, usize), String> {
+    pub(super) fn finish(&mut self) -> Result<(u8, usize), String> {
         self.fill();
         if !self.marker || self.n >= 8 {
             return Err("extraneous bytes after the scan data of an interval".into());
@@ -189,7 +189,7 @@ impl Frame {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> Result<usize, String> {
+pub(super) fn be16(b: &[u8], at: usize) -> Result<usize, String> {
     b.get(at..at + 2)
         .map(|s| usize::from(u16::from_be_bytes([s[0], s[1]])))
         .ok_or_else(|| "truncated segment".into())
@@ -302,7 +302,7 @@ fn parse_frame(seg: &[u8], progressive: bool) -> Result<Frame, String> {
     Ok(f)
 }
 
-fn parse_dht(
+pub(super) fn parse_dht(
     mut seg: &[u8],
     dc: &mut [Option<Huff>; 4],
     ac: &mut [Option<Huff>; 4],

@@ -84,7 +84,7 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
 /// The TIFF data of the first APP1 EXIF block. zune-jpeg keeps the last
 /// one; viewers (browsers, Pillow, exiftool) read the first, so a file with
 /// two that disagree would come out turned from what the user saw.
-fn first_exif<'a>(walked: &Walk<'a>) -> Option<&'a [u8]> {
+pub(super) fn first_exif<'a>(walked: &Walk<'a>) -> Option<&'a [u8]> {
     walked
         .segments
         .iter()

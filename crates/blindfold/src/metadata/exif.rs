@@ -119,3 +119,23 @@ fn maker_note_has_serial(note: &[u8], make: &str, outer: &[u8]) -> bool {
     }
     false
 }
+
+/// The one EXIF block blindfold writes (in a JPEG edited in the DCT domain,
+/// whose pixels stay as stored): `Exif\0\0`, a big-endian TIFF header and
+/// one directory holding the Orientation tag alone, no further directory.
+pub(crate) fn orientation_only(orientation: u8) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b[..6].copy_from_slice(b"Exif\0\0");
+    b[6..14].copy_from_slice(b"MM\0\x2A\0\0\0\x08");
+    // One entry: tag 0x0112, type SHORT, count 1, the value left-justified.
+    b[14..16].copy_from_slice(&1u16.to_be_bytes());
+    b[16..28].copy_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0]);
+    // b[28..32]: no next directory.
+    b
+}
+
+/// Whether an APP1 payload is exactly [`orientation_only`] for an
+/// orientation 2..=8: the only EXIF an output may carry.
+pub(crate) fn is_orientation_only(payload: &[u8]) -> bool {
+    (2..=8).any(|o| payload == orientation_only(o))
+}

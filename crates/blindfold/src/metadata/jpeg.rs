@@ -123,6 +123,9 @@ fn segment(seg: &Segment<'_>, found: &mut Found) {
                 found.other = true;
             }
         }
+        // The orientation-only block of a JPEG edited in the DCT domain
+        // identifies nothing.
+        0xE1 if exif::is_orientation_only(d) => {}
         0xE1 => {
             if d.starts_with(b"Exif\0") {
                 exif::scan(d.get(6..).unwrap_or_default(), found);

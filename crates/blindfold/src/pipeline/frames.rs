@@ -124,6 +124,7 @@ pub(super) fn process(
     Ok(Outcome {
         bytes,
         format: seq.format,
+        format_out: seq.format.written_as(),
         width: first.image.width(),
         height: first.image.height(),
         orientation: seq.orientation,
@@ -138,6 +139,8 @@ pub(super) fn process(
             frames_filled_by_tracking: filled,
         }),
         damaged: None,
+        jpeg: None,
+        jpeg_reason: None,
         metadata_removed,
         metadata_kept,
         timings: Timings {

@@ -53,15 +53,32 @@ fn redact_masks_the_given_boxes_only_and_strips_metadata() {
     };
     // Box centres changed (solid fill is far from the gradient there)...
     assert!(diff(20, 20) > 20 || diff(70, 35) > 20);
+    // ...and pixels outside the MCUs (16x16) the masks touch are the
+    // input's exactly (the masks reach MCU rows 0..=2 at the left and
+    // columns 3..=5 at the right).
+    assert_eq!(out.jpeg, Some(JpegPath::Lossless));
+    for (x, y) in [(2, 60), (45, 60), (20, 50)] {
+        assert_eq!(diff(x, y), 0, "pixel {x},{y} changed");
+    }
+    // Re-encoded: pixels well outside every mask stay within the re-encode.
+    let mut o = opts(Mode::Solid);
+    o.encode.jpeg_lossless = false;
+    let out = redact(&input, &boxes, &o, &|| 0.0).unwrap();
+    assert_eq!(out.jpeg, Some(JpegPath::Reencoded));
+    assert_eq!(out.jpeg_reason, None);
+    let after = decoded(&out.bytes);
     let masks: Vec<Mask> = out.faces.iter().map(|f| f.mask).collect();
-    // ...and pixels well outside every mask stay within the re-encode.
     for (x, y) in [(2, 60), (45, 2), (94, 62), (45, 60)] {
         assert!(
             !masks
                 .iter()
                 .any(|m| m.contains(x as f32 + 0.5, y as f32 + 0.5))
         );
-        assert!(diff(x, y) < 12, "pixel {x},{y} changed by {}", diff(x, y));
+        let d = (0..3)
+            .map(|i| before.get_pixel(x, y)[i].abs_diff(after.get_pixel(x, y)[i]))
+            .max()
+            .unwrap();
+        assert!(d < 12, "pixel {x},{y} changed by {d}");
     }
 }
 

@@ -1,0 +1,535 @@
+//! Reading a JPEG's quantised DCT coefficients (baseline, extended and
+//! progressive Huffman-coded, 8-bit), without decoding pixels.
+//!
+//! Anything this reader does not carry is an `Err` naming it, and the
+//! caller takes the re-encode path: arithmetic coding, 12-bit samples,
+//! lossless and hierarchical JPEG, a DNL marker, quantisation tables
+//! redefined after the first scan, and any damage.
+
+use super::super::entropy::{Bits, Huff, be16, parse_dht};
+use super::{Coefs, Component};
+
+/// What each block of a scan holds (as in `entropy/scan.rs`).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Sequential,
+    DcFirst,
+    DcRefine,
+    AcFirst,
+    AcRefine,
+}
+
+/// Tables and state carried from scan to scan.
+struct State {
+    dc: [Option<Huff>; 4],
+    ac: [Option<Huff>; 4],
+    interval: usize,
+    /// Bit depth reached per component and coefficient, -1 before any scan.
+    coef_bits: Vec<[i32; 64]>,
+    scans: usize,
+}
+
+/// Read every coefficient of `bytes`.
+pub(crate) fn read(bytes: &[u8]) -> Result<Coefs, String> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Err("no start-of-image marker".into());
+    }
+    let mut st = State {
+        dc: Default::default(),
+        ac: Default::default(),
+        interval: 0,
+        coef_bits: Vec::new(),
+        scans: 0,
+    };
+    let mut qt: [Option<[u16; 64]>; 4] = [None; 4];
+    let mut coefs: Option<Coefs> = None;
+    let (mut jfif, mut adobe) = (false, None);
+    let mut pos = 2;
+    loop {
+        if bytes.get(pos) != Some(&0xFF) {
+            return Err("extraneous bytes between segments".into());
+        }
+        while bytes.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *bytes.get(pos + 1).ok_or("premature end of JPEG file")?;
+        pos += 2;
+        match marker {
+            0xD9 => break,
+            0xD0..=0xD7 | 0x01 => continue,
+            0x00 | 0xD8 => return Err(format!("unexpected marker 0x{marker:02X}")),
+            _ => {}
+        }
+        let len = be16(bytes, pos)?;
+        let seg = bytes
+            .get(pos + 2..pos + len.max(2))
+            .ok_or("premature end of JPEG file")?;
+        pos += len.max(2);
+        match marker {
+            0xC0..=0xC2 => {
+                if coefs.is_some() {
+                    return Err("more than one frame header".into());
+                }
+                let c = frame(seg, marker == 0xC2)?;
+                st.coef_bits = vec![[-1; 64]; c.comps.len()];
+                coefs = Some(c);
+            }
+            0xC3 => return Err("lossless JPEG".into()),
+            0xC5..=0xC7 => return Err("hierarchical JPEG".into()),
+            0xC9..=0xCF => return Err("arithmetic-coded JPEG".into()),
+            0xDC => return Err("a DNL marker (height defined after the scan)".into()),
+            0xC4 => parse_dht(seg, &mut st.dc, &mut st.ac)?,
+            0xDB => {
+                if st.scans > 0 {
+                    return Err("a quantisation table defined after the first scan".into());
+                }
+                dqt(seg, &mut qt)?;
+            }
+            0xDD => st.interval = be16(seg, 0)?,
+            0xDA => {
+                let c = coefs.as_mut().ok_or("scan before the frame header")?;
+                if st.scans == 0 {
+                    for comp in &c.comps {
+                        c.qt[comp.tq] = qt[comp.tq].ok_or("a quantisation table is missing")?;
+                    }
+                }
+                pos = scan(bytes, pos, seg, c, &mut st)?;
+                st.scans += 1;
+            }
+            0xE0 => jfif |= seg.starts_with(b"JFIF\0"),
+            0xEE if seg.starts_with(b"Adobe") && seg.len() >= 12 => adobe = Some(seg[11]),
+            _ => {}
+        }
+    }
+    let mut c = coefs.ok_or("no frame header")?;
+    if st.coef_bits.iter().any(|b| b[0] < 0) {
+        return Err("a component has no scan".into());
+    }
+    if !c.progressive && st.coef_bits.iter().any(|b| b.iter().any(|&x| x < 0)) {
+        return Err("a component has no complete scan".into());
+    }
+    c.jfif = jfif;
+    c.adobe = adobe;
+    Ok(c)
+}
+
+fn frame(seg: &[u8], progressive: bool) -> Result<Coefs, String> {
+    if seg.first() != Some(&8) {
+        return Err("not 8-bit samples (12-bit JPEG)".into());
+    }
+    let height = be16(seg, 1)?;
+    let width = be16(seg, 3)?;
+    let n = usize::from(*seg.get(5).ok_or("truncated frame header")?);
+    if width == 0 || height == 0 || !(1..=4).contains(&n) || seg.len() < 6 + 3 * n {
+        return Err("bad frame header".into());
+    }
+    let mut comps = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = &seg[6 + 3 * i..9 + 3 * i];
+        let (h, v, tq) = (
+            usize::from(s[1] >> 4),
+            usize::from(s[1] & 15),
+            usize::from(s[2]),
+        );
+        if !(1..=4).contains(&h) || !(1..=4).contains(&v) || tq > 3 {
+            return Err("bad component in the frame header".into());
+        }
+        comps.push(Component {
+            id: s[0],
+            h,
+            v,
+            tq,
+            bw: 0,
+            bh: 0,
+            blocks: Vec::new(),
+        });
+    }
+    let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
+    let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
+    let mut c = Coefs {
+        width,
+        height,
+        hmax,
+        vmax,
+        progressive,
+        comps,
+        qt: [[0; 64]; 4],
+        jfif: false,
+        adobe: None,
+    };
+    let (mx, my) = c.mcus();
+    for comp in &mut c.comps {
+        comp.bw = mx * comp.h;
+        comp.bh = my * comp.v;
+        comp.blocks = vec![[0; 64]; comp.bw * comp.bh];
+    }
+    Ok(c)
+}
+
+/// Quantisation tables, kept in zigzag order as stored.
+fn dqt(mut seg: &[u8], qt: &mut [Option<[u16; 64]>; 4]) -> Result<(), String> {
+    while let Some(&pq_tq) = seg.first() {
+        let (pq, tq) = (pq_tq >> 4, usize::from(pq_tq & 15));
+        if pq > 1 || tq > 3 {
+            return Err("bad quantisation table".into());
+        }
+        let size = if pq == 0 { 64 } else { 128 };
+        let vals = seg.get(1..1 + size).ok_or("truncated quantisation table")?;
+        let mut t = [0u16; 64];
+        for (k, q) in t.iter_mut().enumerate() {
+            *q = if pq == 0 {
+                u16::from(vals[k])
+            } else {
+                u16::from_be_bytes([vals[2 * k], vals[2 * k + 1]])
+            };
+        }
+        if t.contains(&0) {
+            return Err("a quantisation table holds a zero".into());
+        }
+        qt[tq] = Some(t);
+        seg = &seg[1 + size..];
+    }
+    Ok(())
+}
+
+/// One scan component: its index in the frame and its tables.
+struct ScanComp<'t> {
+    ci: usize,
+    dc: Option<&'t Huff>,
+    ac: Option<&'t Huff>,
+}
+
+fn scan(
+    bytes: &[u8],
+    pos: usize,
+    seg: &[u8],
+    c: &mut Coefs,
+    st: &mut State,
+) -> Result<usize, String> {
+    let ns = usize::from(*seg.first().ok_or("bad scan header")?);
+    if !(1..=4).contains(&ns) || seg.len() < 4 + 2 * ns {
+        return Err("bad scan header".into());
+    }
+    let (ss, se, ah, al) = (
+        usize::from(seg[1 + 2 * ns]),
+        usize::from(seg[2 + 2 * ns]),
+        u32::from(seg[3 + 2 * ns] >> 4),
+        u32::from(seg[3 + 2 * ns] & 15),
+    );
+    let kind = if !c.progressive {
+        if ss != 0 || se != 63 || ah != 0 || al != 0 {
+            return Err("not a sequential scan".into());
+        }
+        Kind::Sequential
+    } else {
+        let ok = ss <= se && se <= 63 && (ss > 0 || se == 0) && (ss == 0 || ns == 1);
+        if !ok || al > 13 || (ah != 0 && al + 1 != ah) {
+            return Err("bad progression parameters".into());
+        }
+        match (ss, ah) {
+            (0, 0) => Kind::DcFirst,
+            (0, _) => Kind::DcRefine,
+            (_, 0) => Kind::AcFirst,
+            _ => Kind::AcRefine,
+        }
+    };
+    let mut comps = Vec::with_capacity(ns);
+    for i in 0..ns {
+        let (id, tables) = (seg[1 + 2 * i], seg[2 + 2 * i]);
+        let ci = c
+            .comps
+            .iter()
+            .position(|k| k.id == id)
+            .ok_or("scan names a component the frame does not have")?;
+        if comps.iter().any(|k: &ScanComp| k.ci == ci) {
+            return Err("a component appears twice in a scan".into());
+        }
+        if (tables >> 4) > 3 || (tables & 15) > 3 {
+            return Err("scan uses an undefined Huffman table".into());
+        }
+        let dc = st.dc[usize::from(tables >> 4)].as_ref();
+        let ac = st.ac[usize::from(tables & 15)].as_ref();
+        let need_dc = matches!(kind, Kind::Sequential | Kind::DcFirst);
+        let need_ac = matches!(kind, Kind::Sequential | Kind::AcFirst | Kind::AcRefine);
+        if (need_dc && dc.is_none()) || (need_ac && ac.is_none()) {
+            return Err("scan uses an undefined Huffman table".into());
+        }
+        comps.push(ScanComp { ci, dc, ac });
+    }
+    progression(&mut st.coef_bits, &comps, kind, ss, se, ah, al)?;
+    let per_mcu: usize = comps
+        .iter()
+        .map(|k| c.comps[k.ci].h * c.comps[k.ci].v)
+        .sum();
+    if ns > 1 && per_mcu > 10 {
+        return Err("too many blocks in an MCU".into());
+    }
+    let (mx, my) = c.mcus();
+    let (cols, mcus) = if ns == 1 {
+        let k = &c.comps[comps[0].ci];
+        let bw = (c.width * k.h).div_ceil(8 * c.hmax);
+        let bh = (c.height * k.v).div_ceil(8 * c.vmax);
+        (bw, bw * bh)
+    } else {
+        (mx, mx * my)
+    };
+    let mut bits = Bits::new(bytes, pos);
+    let mut eobrun = 0u32;
+    let mut pred = [0i32; 4];
+    let mut next_rst = 0u8;
+    let p = Params { kind, ss, se, al };
+    for i in 0..mcus {
+        if st.interval > 0 && i > 0 && i % st.interval == 0 {
+            let (m, after) = bits.finish()?;
+            if m != 0xD0 + next_rst {
+                return Err("restart marker out of sequence".into());
+            }
+            next_rst = (next_rst + 1) & 7;
+            bits = Bits::new(bytes, after);
+            eobrun = 0;
+            pred = [0; 4];
+        }
+        let (x, y) = (i % cols, i / cols);
+        for (n, sc) in comps.iter().enumerate() {
+            let k = &mut c.comps[sc.ci];
+            let (nh, nv) = if ns == 1 { (1, 1) } else { (k.h, k.v) };
+            for v in 0..nv {
+                for h in 0..nh {
+                    let (bx, by) = if ns == 1 {
+                        (x, y)
+                    } else {
+                        (x * k.h + h, y * k.v + v)
+                    };
+                    let blk = k
+                        .blocks
+                        .get_mut(by * k.bw + bx)
+                        .ok_or("block outside the grid")?;
+                    block(&mut bits, &p, sc, &mut pred[n], &mut eobrun, blk)?;
+                }
+            }
+        }
+    }
+    let (_, after) = bits.finish()?;
+    Ok(after - 2)
+}
+
+/// Track the bit depth of each coefficient; refuse scans out of order.
+fn progression(
+    coef_bits: &mut [[i32; 64]],
+    comps: &[ScanComp],
+    kind: Kind,
+    ss: usize,
+    se: usize,
+    ah: u32,
+    al: u32,
+) -> Result<(), String> {
+    for sc in comps {
+        let bits = &mut coef_bits[sc.ci];
+        if kind == Kind::Sequential {
+            *bits = [0; 64];
+            continue;
+        }
+        if ss > 0 && bits[0] < 0 {
+            return Err("AC scan before the DC scan of a component".into());
+        }
+        for b in &mut bits[ss..=se] {
+            if ah as i32 != (*b).max(0) {
+                return Err("invalid progression of scans".into());
+            }
+            *b = al as i32;
+        }
+    }
+    Ok(())
+}
+
+struct Params {
+    kind: Kind,
+    ss: usize,
+    se: usize,
+    al: u32,
+}
+
+/// The value of `s` extra bits `v` (JPEG's EXTEND).
+fn extend(v: u32, s: u32) -> i32 {
+    if s == 0 {
+        0
+    } else if v < 1 << (s - 1) {
+        v as i32 - (1 << s) + 1
+    } else {
+        v as i32
+    }
+}
+
+fn coef(v: i32) -> Result<i16, String> {
+    i16::try_from(v).map_err(|_| "a coefficient out of range".to_string())
+}
+
+fn block(
+    bits: &mut Bits,
+    p: &Params,
+    sc: &ScanComp,
+    pred: &mut i32,
+    eobrun: &mut u32,
+    blk: &mut [i16; 64],
+) -> Result<(), String> {
+    match p.kind {
+        Kind::Sequential => {
+            dc_first(bits, sc, pred, 0, blk)?;
+            let ac = sc.ac.ok_or("no AC table")?;
+            let mut k = 1;
+            while k < 64 {
+                let rs = bits.decode(ac)?;
+                let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
+                if s != 0 {
+                    k += r;
+                    if k > 63 {
+                        return Err("a block with more than 64 coefficients".into());
+                    }
+                    blk[k] = coef(extend(bits.bits(s)?, s))?;
+                } else if r == 15 {
+                    k += 15;
+                } else {
+                    break;
+                }
+                k += 1;
+            }
+            Ok(())
+        }
+        Kind::DcFirst => dc_first(bits, sc, pred, p.al, blk),
+        Kind::DcRefine => {
+            if bits.bits(1)? == 1 {
+                blk[0] |= 1 << p.al;
+            }
+            Ok(())
+        }
+        Kind::AcFirst => ac_first(bits, sc, p, eobrun, blk),
+        Kind::AcRefine => ac_refine(bits, sc, p, eobrun, blk),
+    }
+}
+
+fn dc_first(
+    bits: &mut Bits,
+    sc: &ScanComp,
+    pred: &mut i32,
+    al: u32,
+    blk: &mut [i16; 64],
+) -> Result<(), String> {
+    let s = u32::from(bits.decode(sc.dc.ok_or("no DC table")?)?);
+    if s > 11 {
+        return Err("a DC difference too large for 8-bit JPEG".into());
+    }
+    *pred += extend(bits.bits(s)?, s);
+    if pred.abs() > 2047 {
+        return Err("a DC coefficient out of range".into());
+    }
+    blk[0] = coef(*pred << al)?;
+    Ok(())
+}
+
+fn ac_first(
+    bits: &mut Bits,
+    sc: &ScanComp,
+    p: &Params,
+    eobrun: &mut u32,
+    blk: &mut [i16; 64],
+) -> Result<(), String> {
+    if *eobrun > 0 {
+        *eobrun -= 1;
+        return Ok(());
+    }
+    let ac = sc.ac.ok_or("no AC table")?;
+    let mut k = p.ss;
+    while k <= p.se {
+        let rs = bits.decode(ac)?;
+        let (r, s) = (u32::from(rs >> 4), u32::from(rs & 15));
+        if s != 0 {
+            k += r as usize;
+            if k > p.se {
+                return Err("a coefficient beyond the scan's band".into());
+            }
+            blk[k] = coef(extend(bits.bits(s)?, s) << p.al)?;
+        } else if r == 15 {
+            k += 15;
+        } else {
+            *eobrun = (1 << r) + bits.bits(r)? - 1;
+            break;
+        }
+        k += 1;
+    }
+    Ok(())
+}
+
+/// A successive-approximation AC scan (libjpeg's `decode_mcu_AC_refine`).
+fn ac_refine(
+    bits: &mut Bits,
+    sc: &ScanComp,
+    p: &Params,
+    eobrun: &mut u32,
+    blk: &mut [i16; 64],
+) -> Result<(), String> {
+    let ac = sc.ac.ok_or("no AC table")?;
+    let p1: i16 = 1 << p.al;
+    let m1: i16 = -p1;
+    let mut k = p.ss;
+    if *eobrun == 0 {
+        while k <= p.se {
+            let rs = bits.decode(ac)?;
+            let (mut r, s) = (i32::from(rs >> 4), rs & 15);
+            let mut value = 0;
+            if s != 0 {
+                if s != 1 {
+                    return Err("bad Huffman code in a refinement scan".into());
+                }
+                value = if bits.bits(1)? == 1 { p1 } else { m1 };
+            } else if r != 15 {
+                *eobrun = (1 << r) + bits.bits(r as u32)?;
+                break;
+            }
+            loop {
+                let c = &mut blk[k];
+                if *c != 0 {
+                    refine(bits, c, p1, m1)?;
+                } else {
+                    r -= 1;
+                    if r < 0 {
+                        break;
+                    }
+                }
+                k += 1;
+                if k > p.se {
+                    break;
+                }
+            }
+            if value != 0 {
+                if k > p.se {
+                    return Err("a coefficient beyond the scan's band".into());
+                }
+                blk[k] = value;
+            }
+            k += 1;
+        }
+    }
+    if *eobrun > 0 {
+        while k <= p.se {
+            if blk[k] != 0 {
+                refine(bits, &mut blk[k], p1, m1)?;
+            }
+            k += 1;
+        }
+        *eobrun -= 1;
+    }
+    Ok(())
+}
+
+/// One correction bit of a coefficient already nonzero.
+fn refine(bits: &mut Bits, c: &mut i16, p1: i16, m1: i16) -> Result<(), String> {
+    if bits.bits(1)? == 1 && (*c & p1) == 0 {
+        *c = if *c >= 0 {
+            c.checked_add(p1)
+        } else {
+            c.checked_add(m1)
+        }
+        .ok_or("a coefficient out of range")?;
+    }
+    Ok(())
+}
