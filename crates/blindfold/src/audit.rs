@@ -23,7 +23,7 @@
 //!   (the masks the default settings would draw over the faces the same
 //!   detector finds in the original, and every pixel that looks like mask
 //!   fill; for a JPEG edited in the DCT domain, the MCUs whose blocks
-//!   were replaced, see [`codec::dct::replaced`]). It should be only the
+//!   were replaced, see [`crate::codec::dct::replaced`]). It should be only the
 //!   re-encode, and is 0 for a lossless JPEG.
 
 pub mod fill;
