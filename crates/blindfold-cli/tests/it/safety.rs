@@ -107,7 +107,7 @@ fn skipped_files_are_counted_and_listed_and_jfif_is_read() {
         "in/a.jpg",
         "in/b.jfif",
         "in/c.jxl",
-        "in/d.heic",
+        "in/d.dng",
         "elsewhere/e.jpg",
     ] {
         put(root, name, &photo());
@@ -127,7 +127,7 @@ fn skipped_files_are_counted_and_listed_and_jfif_is_read() {
         .collect();
     for (name, why) in [
         ("c.jxl", "not supported"),
-        ("d.heic", "not supported"),
+        ("d.dng", "not supported"),
         ("link.jpg", "symbolic link"),
     ] {
         assert!(
