@@ -16,8 +16,10 @@
 //! - nothing but markers between segments, and an EOI after the last scan.
 
 mod scan;
+pub(super) mod walk;
 
 use scan::scan;
+use walk::{FrameHeader, segments};
 
 /// A Huffman table in canonical form.
 pub(super) struct Huff {
@@ -167,8 +169,6 @@ struct Comp {
     /// so far (progressive only).
     nonzero: Vec<u64>,
     grid_w: usize,
-    /// Bit depth reached per coefficient, -1 before its first scan.
-    coef_bits: [i32; 64],
 }
 
 struct Frame {
@@ -178,6 +178,8 @@ struct Frame {
     hmax: usize,
     vmax: usize,
     comps: Vec<Comp>,
+    /// Bit depth reached per component and coefficient, -1 before any scan.
+    coef_bits: Vec<[i32; 64]>,
 }
 
 impl Frame {
@@ -198,34 +200,11 @@ pub(super) fn be16(b: &[u8], at: usize) -> Result<usize, String> {
 /// Walk `bytes` from SOI to EOI, checking every scan. `Ok` means a strict
 /// decoder would read it without a warning.
 pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return Err("no start-of-image marker".into());
-    }
     let mut dc: [Option<Huff>; 4] = Default::default();
     let mut ac: [Option<Huff>; 4] = Default::default();
     let mut frame: Option<Frame> = None;
     let mut interval = 0usize;
-    let mut pos = 2;
-    loop {
-        if bytes.get(pos) != Some(&0xFF) {
-            return Err("extraneous bytes between segments, or file cut short".into());
-        }
-        while bytes.get(pos + 1) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *bytes.get(pos + 1).ok_or("premature end of JPEG file")?;
-        pos += 2;
-        match marker {
-            0xD9 => return finish(frame.as_ref()),
-            0xD0..=0xD7 | 0x01 => continue,
-            0x00 | 0xD8 => return Err(format!("unexpected marker 0x{marker:02X}")),
-            _ => {}
-        }
-        let len = be16(bytes, pos)?;
-        let seg = bytes
-            .get(pos + 2..pos + len.max(2))
-            .ok_or("premature end of JPEG file")?;
-        pos += len.max(2);
+    segments(bytes, |marker, seg, pos| {
         match marker {
             0xC0..=0xC2 => {
                 if frame.is_some() {
@@ -240,56 +219,47 @@ pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
             0xDD => interval = be16(seg, 0)?,
             0xDA => {
                 let f = frame.as_mut().ok_or("scan before the frame header")?;
-                pos = scan(bytes, pos, seg, f, &dc, &ac, interval)?;
+                return scan(bytes, pos, seg, f, &dc, &ac, interval).map(Some);
             }
             0xDB | 0xE0..=0xEF | 0xFE => {}
             _ => return Err(format!("unexpected marker 0x{marker:02X}")),
         }
-    }
+        Ok(None)
+    })?;
+    finish(frame.as_ref())
 }
 
 fn finish(frame: Option<&Frame>) -> Result<(), String> {
     let f = frame.ok_or("no frame header")?;
-    if f.comps.iter().any(|c| c.coef_bits[0] < 0) {
+    if f.coef_bits.iter().any(|b| b[0] < 0) {
         return Err("premature end of JPEG file: a component has no scan".into());
     }
-    if !f.progressive && f.comps.iter().any(|c| c.coef_bits.iter().any(|&b| b < 0)) {
+    if !f.progressive && f.coef_bits.iter().any(|b| b.iter().any(|&x| x < 0)) {
         return Err("a component has no complete scan".into());
     }
     Ok(())
 }
 
 fn parse_frame(seg: &[u8], progressive: bool) -> Result<Frame, String> {
-    let height = be16(seg, 1)?;
-    let width = be16(seg, 3)?;
-    let n = usize::from(*seg.get(5).ok_or("truncated frame header")?);
-    if width == 0 || height == 0 || !(1..=4).contains(&n) || seg.len() < 6 + 3 * n {
-        return Err("bad frame header".into());
-    }
-    let mut comps = Vec::new();
-    for i in 0..n {
-        let c = &seg[6 + 3 * i..9 + 3 * i];
-        let (h, v) = (usize::from(c[1] >> 4), usize::from(c[1] & 15));
-        if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
-            return Err("bad sampling factors".into());
-        }
-        comps.push(Comp {
-            id: c[0],
-            h,
-            v,
+    let head = FrameHeader::parse(seg)?;
+    let comps = head
+        .comps
+        .iter()
+        .map(|c| Comp {
+            id: c.id,
+            h: c.h,
+            v: c.v,
             nonzero: Vec::new(),
             grid_w: 0,
-            coef_bits: [-1; 64],
-        });
-    }
-    let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
-    let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
+        })
+        .collect::<Vec<_>>();
     let mut f = Frame {
         progressive,
-        width,
-        height,
-        hmax,
-        vmax,
+        width: head.width,
+        height: head.height,
+        hmax: head.hmax,
+        vmax: head.vmax,
+        coef_bits: vec![[-1; 64]; comps.len()],
         comps,
     };
     if progressive {

@@ -6,18 +6,9 @@
 //! lossless and hierarchical JPEG, a DNL marker, quantisation tables
 //! redefined after the first scan, and any damage.
 
+use super::super::entropy::walk::{FrameHeader, Kind, ScanComp, ScanHeader, segments};
 use super::super::entropy::{Bits, Huff, be16, parse_dht};
 use super::{Coefs, Component};
-
-/// What each block of a scan holds (as in `entropy/scan.rs`).
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Sequential,
-    DcFirst,
-    DcRefine,
-    AcFirst,
-    AcRefine,
-}
 
 /// Tables and state carried from scan to scan.
 struct State {
@@ -31,9 +22,6 @@ struct State {
 
 /// Read every coefficient of `bytes`.
 pub(crate) fn read(bytes: &[u8]) -> Result<Coefs, String> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return Err("no start-of-image marker".into());
-    }
     let mut st = State {
         dc: Default::default(),
         ac: Default::default(),
@@ -44,27 +32,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Coefs, String> {
     let mut qt: [Option<[u16; 64]>; 4] = [None; 4];
     let mut coefs: Option<Coefs> = None;
     let (mut jfif, mut adobe) = (false, None);
-    let mut pos = 2;
-    loop {
-        if bytes.get(pos) != Some(&0xFF) {
-            return Err("extraneous bytes between segments".into());
-        }
-        while bytes.get(pos + 1) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *bytes.get(pos + 1).ok_or("premature end of JPEG file")?;
-        pos += 2;
-        match marker {
-            0xD9 => break,
-            0xD0..=0xD7 | 0x01 => continue,
-            0x00 | 0xD8 => return Err(format!("unexpected marker 0x{marker:02X}")),
-            _ => {}
-        }
-        let len = be16(bytes, pos)?;
-        let seg = bytes
-            .get(pos + 2..pos + len.max(2))
-            .ok_or("premature end of JPEG file")?;
-        pos += len.max(2);
+    segments(bytes, |marker, seg, pos| {
         match marker {
             0xC0..=0xC2 => {
                 if coefs.is_some() {
@@ -93,14 +61,16 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Coefs, String> {
                         c.qt[comp.tq] = qt[comp.tq].ok_or("a quantisation table is missing")?;
                     }
                 }
-                pos = scan(bytes, pos, seg, c, &mut st)?;
+                let after = scan(bytes, pos, seg, c, &mut st)?;
                 st.scans += 1;
+                return Ok(Some(after));
             }
             0xE0 => jfif |= seg.starts_with(b"JFIF\0"),
             0xEE if seg.starts_with(b"Adobe") && seg.len() >= 12 => adobe = Some(seg[11]),
             _ => {}
         }
-    }
+        Ok(None)
+    })?;
     let mut c = coefs.ok_or("no frame header")?;
     if st.coef_bits.iter().any(|b| b[0] < 0) {
         return Err("a component has no scan".into());
@@ -114,43 +84,30 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Coefs, String> {
 }
 
 fn frame(seg: &[u8], progressive: bool) -> Result<Coefs, String> {
-    if seg.first() != Some(&8) {
+    let head = FrameHeader::parse(seg)?;
+    if head.precision != 8 {
         return Err("not 8-bit samples (12-bit JPEG)".into());
     }
-    let height = be16(seg, 1)?;
-    let width = be16(seg, 3)?;
-    let n = usize::from(*seg.get(5).ok_or("truncated frame header")?);
-    if width == 0 || height == 0 || !(1..=4).contains(&n) || seg.len() < 6 + 3 * n {
-        return Err("bad frame header".into());
-    }
-    let mut comps = Vec::with_capacity(n);
-    for i in 0..n {
-        let s = &seg[6 + 3 * i..9 + 3 * i];
-        let (h, v, tq) = (
-            usize::from(s[1] >> 4),
-            usize::from(s[1] & 15),
-            usize::from(s[2]),
-        );
-        if !(1..=4).contains(&h) || !(1..=4).contains(&v) || tq > 3 {
+    let mut comps = Vec::with_capacity(head.comps.len());
+    for k in &head.comps {
+        if k.tq > 3 {
             return Err("bad component in the frame header".into());
         }
         comps.push(Component {
-            id: s[0],
-            h,
-            v,
-            tq,
+            id: k.id,
+            h: k.h,
+            v: k.v,
+            tq: k.tq,
             bw: 0,
             bh: 0,
             blocks: Vec::new(),
         });
     }
-    let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
-    let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
     let mut c = Coefs {
-        width,
-        height,
-        hmax,
-        vmax,
+        width: head.width,
+        height: head.height,
+        hmax: head.hmax,
+        vmax: head.vmax,
         progressive,
         comps,
         qt: [[0; 64]; 4],
@@ -192,13 +149,6 @@ fn dqt(mut seg: &[u8], qt: &mut [Option<[u16; 64]>; 4]) -> Result<(), String> {
     Ok(())
 }
 
-/// One scan component: its index in the frame and its tables.
-struct ScanComp<'t> {
-    ci: usize,
-    dc: Option<&'t Huff>,
-    ac: Option<&'t Huff>,
-}
-
 fn scan(
     bytes: &[u8],
     pos: usize,
@@ -206,78 +156,23 @@ fn scan(
     c: &mut Coefs,
     st: &mut State,
 ) -> Result<usize, String> {
-    let ns = usize::from(*seg.first().ok_or("bad scan header")?);
-    if !(1..=4).contains(&ns) || seg.len() < 4 + 2 * ns {
-        return Err("bad scan header".into());
-    }
-    let (ss, se, ah, al) = (
-        usize::from(seg[1 + 2 * ns]),
-        usize::from(seg[2 + 2 * ns]),
-        u32::from(seg[3 + 2 * ns] >> 4),
-        u32::from(seg[3 + 2 * ns] & 15),
-    );
-    let kind = if !c.progressive {
-        if ss != 0 || se != 63 || ah != 0 || al != 0 {
-            return Err("not a sequential scan".into());
-        }
-        Kind::Sequential
-    } else {
-        let ok = ss <= se && se <= 63 && (ss > 0 || se == 0) && (ss == 0 || ns == 1);
-        if !ok || al > 13 || (ah != 0 && al + 1 != ah) {
-            return Err("bad progression parameters".into());
-        }
-        match (ss, ah) {
-            (0, 0) => Kind::DcFirst,
-            (0, _) => Kind::DcRefine,
-            (_, 0) => Kind::AcFirst,
-            _ => Kind::AcRefine,
-        }
-    };
-    let mut comps = Vec::with_capacity(ns);
-    for i in 0..ns {
-        let (id, tables) = (seg[1 + 2 * i], seg[2 + 2 * i]);
-        let ci = c
-            .comps
-            .iter()
-            .position(|k| k.id == id)
-            .ok_or("scan names a component the frame does not have")?;
-        if comps.iter().any(|k: &ScanComp| k.ci == ci) {
-            return Err("a component appears twice in a scan".into());
-        }
-        if (tables >> 4) > 3 || (tables & 15) > 3 {
-            return Err("scan uses an undefined Huffman table".into());
-        }
-        let dc = st.dc[usize::from(tables >> 4)].as_ref();
-        let ac = st.ac[usize::from(tables & 15)].as_ref();
-        let need_dc = matches!(kind, Kind::Sequential | Kind::DcFirst);
-        let need_ac = matches!(kind, Kind::Sequential | Kind::AcFirst | Kind::AcRefine);
-        if (need_dc && dc.is_none()) || (need_ac && ac.is_none()) {
-            return Err("scan uses an undefined Huffman table".into());
-        }
-        comps.push(ScanComp { ci, dc, ac });
-    }
-    progression(&mut st.coef_bits, &comps, kind, ss, se, ah, al)?;
-    let per_mcu: usize = comps
-        .iter()
-        .map(|k| c.comps[k.ci].h * c.comps[k.ci].v)
-        .sum();
-    if ns > 1 && per_mcu > 10 {
-        return Err("too many blocks in an MCU".into());
-    }
-    let (mx, my) = c.mcus();
-    let (cols, mcus) = if ns == 1 {
-        let k = &c.comps[comps[0].ci];
-        let bw = (c.width * k.h).div_ceil(8 * c.hmax);
-        let bh = (c.height * k.v).div_ceil(8 * c.vmax);
-        (bw, bw * bh)
-    } else {
-        (mx, mx * my)
-    };
+    let ids: Vec<u8> = c.comps.iter().map(|k| k.id).collect();
+    let head = ScanHeader::parse(seg, c.progressive, &ids, &st.dc, &st.ac)?;
+    head.progression(&mut st.coef_bits)?;
+    let sampling: Vec<_> = c.comps.iter().map(|k| (k.h, k.v)).collect();
+    let (cols, mcus) = head.grid(c.width, c.height, &sampling)?;
+    let comps = &head.comps;
+    let ns = comps.len();
     let mut bits = Bits::new(bytes, pos);
     let mut eobrun = 0u32;
     let mut pred = [0i32; 4];
     let mut next_rst = 0u8;
-    let p = Params { kind, ss, se, al };
+    let p = Params {
+        kind: head.kind,
+        ss: head.ss,
+        se: head.se,
+        al: head.al as u32,
+    };
     for i in 0..mcus {
         if st.interval > 0 && i > 0 && i % st.interval == 0 {
             let (m, after) = bits.finish()?;
@@ -311,35 +206,6 @@ fn scan(
     }
     let (_, after) = bits.finish()?;
     Ok(after - 2)
-}
-
-/// Track the bit depth of each coefficient; refuse scans out of order.
-fn progression(
-    coef_bits: &mut [[i32; 64]],
-    comps: &[ScanComp],
-    kind: Kind,
-    ss: usize,
-    se: usize,
-    ah: u32,
-    al: u32,
-) -> Result<(), String> {
-    for sc in comps {
-        let bits = &mut coef_bits[sc.ci];
-        if kind == Kind::Sequential {
-            *bits = [0; 64];
-            continue;
-        }
-        if ss > 0 && bits[0] < 0 {
-            return Err("AC scan before the DC scan of a component".into());
-        }
-        for b in &mut bits[ss..=se] {
-            if ah as i32 != (*b).max(0) {
-                return Err("invalid progression of scans".into());
-            }
-            *b = al as i32;
-        }
-    }
-    Ok(())
 }
 
 struct Params {

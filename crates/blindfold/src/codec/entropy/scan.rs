@@ -1,23 +1,7 @@
 //! One scan: its header, its progression, and every block of its MCUs.
 
+use super::walk::{Kind, ScanComp, ScanHeader};
 use super::{Bits, Frame, Huff};
-
-/// What kind of data each block of a scan holds.
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Sequential,
-    DcFirst,
-    DcRefine,
-    AcFirst,
-    AcRefine,
-}
-
-/// One component of a scan: its index in the frame and its tables.
-struct ScanComp<'t> {
-    ci: usize,
-    dc: Option<&'t Huff>,
-    ac: Option<&'t Huff>,
-}
 
 /// Check the scan whose header is `seg` and whose data starts at `pos`;
 /// return the offset of the marker that follows it.
@@ -30,79 +14,13 @@ pub(super) fn scan(
     ac: &[Option<Huff>; 4],
     interval: usize,
 ) -> Result<usize, String> {
-    let ns = usize::from(*seg.first().ok_or("bad scan header")?);
-    if !(1..=4).contains(&ns) || seg.len() < 4 + 2 * ns {
-        return Err("bad scan header".into());
-    }
-    let (ss, se, ah, al) = (
-        usize::from(seg[1 + 2 * ns]),
-        usize::from(seg[2 + 2 * ns]),
-        i32::from(seg[3 + 2 * ns] >> 4),
-        i32::from(seg[3 + 2 * ns] & 15),
-    );
-    let kind = if !f.progressive {
-        if ss != 0 || se != 63 || ah != 0 || al != 0 {
-            return Err("not a sequential scan".into());
-        }
-        Kind::Sequential
-    } else {
-        let ok = ss <= se && se <= 63 && (ss > 0 || se == 0) && (ss == 0 || ns == 1);
-        if !ok || al > 13 || (ah != 0 && al != ah - 1) {
-            return Err("bad progression parameters".into());
-        }
-        match (ss, ah) {
-            (0, 0) => Kind::DcFirst,
-            (0, _) => Kind::DcRefine,
-            (_, 0) => Kind::AcFirst,
-            _ => Kind::AcRefine,
-        }
-    };
-    let mut comps = Vec::with_capacity(ns);
-    for i in 0..ns {
-        let id = seg[1 + 2 * i];
-        let tables = seg[2 + 2 * i];
-        let ci = f
-            .comps
-            .iter()
-            .position(|c| c.id == id)
-            .ok_or("scan names a component the frame does not have")?;
-        if comps.iter().any(|c: &ScanComp| c.ci == ci) {
-            return Err("a component appears twice in a scan".into());
-        }
-        let need_dc = matches!(kind, Kind::Sequential | Kind::DcFirst);
-        let need_ac = matches!(kind, Kind::Sequential | Kind::AcFirst | Kind::AcRefine);
-        let dc_t = dc[usize::from(tables >> 4) & 3].as_ref();
-        let ac_t = ac[usize::from(tables & 15) & 3].as_ref();
-        if (need_dc && dc_t.is_none())
-            || (need_ac && ac_t.is_none())
-            || (tables >> 4) > 3
-            || (tables & 15) > 3
-        {
-            return Err("scan uses an undefined Huffman table".into());
-        }
-        comps.push(ScanComp {
-            ci,
-            dc: dc_t,
-            ac: ac_t,
-        });
-    }
-    progression(f, &comps, kind, ss, se, ah, al)?;
-    let blocks_per_mcu: usize = comps
-        .iter()
-        .map(|c| f.comps[c.ci].h * f.comps[c.ci].v)
-        .sum();
-    if ns > 1 && blocks_per_mcu > 10 {
-        return Err("too many blocks in an MCU".into());
-    }
-    let (mx, my) = f.mcus();
-    let (cols, mcus) = if ns == 1 {
-        let c = &f.comps[comps[0].ci];
-        let bw = (f.width * c.h).div_ceil(8 * f.hmax);
-        let bh = (f.height * c.v).div_ceil(8 * f.vmax);
-        (bw, bw * bh)
-    } else {
-        (mx, mx * my)
-    };
+    let ids: Vec<u8> = f.comps.iter().map(|c| c.id).collect();
+    let head = ScanHeader::parse(seg, f.progressive, &ids, dc, ac)?;
+    head.progression(&mut f.coef_bits)?;
+    let sampling: Vec<_> = f.comps.iter().map(|c| (c.h, c.v)).collect();
+    let (cols, mcus) = head.grid(f.width, f.height, &sampling)?;
+    let (kind, ss, se, comps) = (head.kind, head.ss, head.se, &head.comps);
+    let ns = comps.len();
     let mut bits = Bits::new(bytes, pos);
     let mut eobrun = 0u32;
     let mut next_rst = 0u8;
@@ -120,7 +38,7 @@ pub(super) fn scan(
             eobrun = 0;
         }
         let (x, y) = (i % cols, i / cols);
-        for sc in &comps {
+        for sc in comps {
             let c = &mut f.comps[sc.ci];
             let (bh, bv) = if ns == 1 { (1, 1) } else { (c.h, c.v) };
             for v in 0..bv {
@@ -143,36 +61,6 @@ pub(super) fn scan(
     let (_, after) = bits.finish()?;
     // Point at the last 0xFF before the marker code, for the marker loop.
     Ok(after - 2)
-}
-
-/// Track which bit depth each coefficient has reached and refuse scans
-/// out of order (libjpeg's "bogus progression").
-fn progression(
-    f: &mut Frame,
-    comps: &[ScanComp],
-    kind: Kind,
-    ss: usize,
-    se: usize,
-    ah: i32,
-    al: i32,
-) -> Result<(), String> {
-    for sc in comps {
-        let bits = &mut f.comps[sc.ci].coef_bits;
-        if kind == Kind::Sequential {
-            *bits = [0; 64];
-            continue;
-        }
-        if ss > 0 && bits[0] < 0 {
-            return Err("AC scan before the DC scan of a component".into());
-        }
-        for b in &mut bits[ss..=se] {
-            if ah != (*b).max(0) {
-                return Err("invalid progression of scans".into());
-            }
-            *b = al;
-        }
-    }
-    Ok(())
 }
 
 fn block(
