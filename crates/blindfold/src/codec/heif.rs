@@ -173,6 +173,13 @@ pub(super) fn encode_avif(
     encoder
         .set_parameter_value("chroma", EncoderParameterValue::String("444".into()))
         .map_err(encode_err)?;
+    // The alpha losslessly: blindfold makes it 255 under every mask, and a
+    // lossy alpha plane would let a little of what lies behind show through.
+    if alpha.is_some() {
+        encoder
+            .set_parameter_value("lossless-alpha", EncoderParameterValue::Bool(true))
+            .map_err(encode_err)?;
+    }
     let mut ctx = HeifContext::new().map_err(encode_err)?;
     ctx.encode_image(&out, &mut encoder, None)
         .map_err(encode_err)?;

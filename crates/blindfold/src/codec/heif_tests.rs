@@ -316,8 +316,10 @@ fn avif_is_written_with_alpha_and_no_metadata() {
     assert!(scan(&out, Format::Avif).identifying().is_empty());
     let d = decode(&out, &DecodeOptions::default()).unwrap();
     assert!(mean_abs_diff(&d.image, &img) < 4.0);
+    // The alpha is stored losslessly whatever the quality: a mask's 255
+    // stays 255 (lossy AV1 gave 254 in the fuzz run) and nothing else moves.
     let a = d.alpha.expect("alpha kept");
-    assert!(a.get_pixel(30, 10)[0].abs_diff(180) < 12);
+    assert_eq!(a, alpha);
 }
 
 #[test]
