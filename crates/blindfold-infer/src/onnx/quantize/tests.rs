@@ -334,11 +334,11 @@ fn real_centerface_int8() {
     assert_eq!(parsed.opset, 13);
     let count = |op: &str| parsed.nodes.iter().filter(|n| n.0 == op).count();
     assert_eq!(count("Conv"), 60);
-    // Not folded: after the 3 BatchNormalizations and the 4 fp32 Convs that
-    // end in a Relu (363, 366, 371, 374).
-    assert_eq!(count("Relu"), 7);
-    // Outputs of the 50 int8 Convs, plus 12 tensors that fp32 nodes write
-    // and int8 Convs read (`377` and 11 `Add` outputs).
-    assert_eq!(count("QuantizeLinear"), 50 + 12);
+    // Not folded: after the 3 BatchNormalizations and the 2 fp32 Convs
+    // (363, 366), which end in a Relu.
+    assert_eq!(count("Relu"), 5);
+    // Outputs of the 54 int8 Convs, plus 12 tensors that fp32 nodes write
+    // and int8 Convs read (`368` and 11 `Add` outputs).
+    assert_eq!(count("QuantizeLinear"), 54 + 12);
     assert_eq!(sha256_hex(&int8), CENTERFACE_INT8_SHA256);
 }
