@@ -19,7 +19,7 @@ Output (``--out``): one line per tensor, ``name min max``, sorted by name,
 values rounded to 4 significant digits, so a re-run on another machine gives
 the same file unless a range moves by more than that.
 
-Usage: python bench/int8/calibrate.py --model PREPARED.onnx [--method p99.99]
+Usage: python bench/int8/calibrate.py --model PREPARED.onnx [--method mse|minmax|pNN]
        [--out crates/blindfold-infer/data/centerface_int8_ranges.txt]
 Needs numpy, onnx, onnxruntime and Pillow (a venv outside the repo).
 """
@@ -87,7 +87,7 @@ def sample(x: np.ndarray, limit: int = 2_000_000) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
-    ap.add_argument("--method", default="p99.99")
+    ap.add_argument("--method", default="mse")
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--out", default="-")
     ap.add_argument("--threads", type=int, default=2)
