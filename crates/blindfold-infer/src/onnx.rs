@@ -71,6 +71,15 @@ pub enum ModelError {
     /// The graph lacks the named output.
     #[error("the model has no output named `{0}`")]
     MissingOutput(String),
+    /// A table of activation ranges could not be read.
+    #[error("bad activation ranges: {0}")]
+    Ranges(String),
+    /// The int8 derivation needs the range of a tensor the table lacks.
+    #[error("no activation range for tensor `{0}`")]
+    MissingRange(String),
+    /// The graph has something the int8 derivation does not handle.
+    #[error("cannot derive an int8 graph: {0}")]
+    Unsupported(String),
 }
 
 /// What [`check_prepared`] found.
@@ -468,7 +477,7 @@ mod wire {
         ModelError::Malformed(why)
     }
 
-    fn read_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    pub(super) fn read_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = *buf.get(*pos)?;
@@ -588,6 +597,8 @@ mod wire {
         put_varint(out, value);
     }
 }
+
+pub mod quantize;
 
 /// Tiny hand-made ONNX files for tests (feature `test-util`).
 #[cfg(any(test, feature = "test-util"))]

@@ -1,0 +1,48 @@
+"""Leak by face-height band, fp32 against int8, from blindfold runs on the dev set.
+
+Each run is `blindfold --model MODEL --json --dry-run IMAGES > NAME.jsonl`
+with MODEL the prepared fp32 graph or the int8 graph (both accepted by
+`--model` as prepared models). Prints, for the whole dev set and for each
+half of it (events with an even / odd number, as bench/experiments/halves.py
+splits them, to show the noise), the leaked 'hard' faces per height band,
+the leaked shares, collateral and false masks.
+
+Usage: python bench/int8/compare.py RUN.jsonl [RUN.jsonl ...]
+Env: DATA (default ../shared/data/widerface-dev). Needs numpy and scipy.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+bench = os.path.join(here, "..")
+sys.path.insert(0, bench)
+sys.path.insert(0, os.path.join(bench, "experiments"))
+import eval_widerface as ev  # noqa: E402
+import report  # noqa: E402
+from halves import half  # noqa: E402
+
+
+def main() -> None:
+    root = os.environ.get("DATA", os.path.join(bench, "../../shared/data/widerface-dev"))
+    images = os.path.join(root, "images")
+    gt = ev.load_gt(root)
+    ev.fill_sizes(gt, images)
+    parts = [("all", gt)] + [(name, [g for g in gt if half(g) == h]) for h, name in enumerate(("even", "odd"))]
+    print(f"photos: all {len(gt)}, even {len(parts[1][1])}, odd {len(parts[2][1])}")
+    print("| run | photos | < 32 | 32-64 | 64-128 | >= 128 | leaked all | >= 32 | collateral | false masks |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for path in sys.argv[1:]:
+        _, masks, failed = report.read_blindfold(path, images)
+        assert not failed, failed[:3]
+        name = os.path.basename(path).removesuffix(".jsonl")
+        for part_name, part in parts:
+            r = ev.evaluate_privacy(masks, part)
+            bands = " | ".join(f"{a}/{b}" for a, b in zip(r["band_leaked"], r["band_faces"]))
+            print(f"| {name} | {part_name} | {bands} | {100 * r['leaked']:.2f}% | "
+                  f"{100 * r['leaked32']:.2f}% | {100 * r['collateral']:.3f}% | {r['false_masks']} |")
+
+
+if __name__ == "__main__":
+    main()
