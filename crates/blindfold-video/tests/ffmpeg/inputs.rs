@@ -2,7 +2,7 @@
 //! edit list), cover art stored as a video track, a second video stream
 //! ahead of the picture, and a gap of hours in the timestamps.
 
-use crate::{SQUARE, fake, ffmpeg, frames, have_ffmpeg, leftovers, make_clip, opts, probe, stream};
+use crate::{SQUARE, fake, ffmpeg, frames, leftovers, make_clip, opts, probe, stream, workdir};
 use blindfold_video::{ErrorKind, VideoReport, anonymize_video};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -42,11 +42,9 @@ fn run(input: &Path, output: &Path) -> Result<VideoReport, blindfold_video::Vide
 /// is not what a player shows.
 #[test]
 fn a_clip_trimmed_by_stream_copy_is_written_as_played() {
-    if !have_ffmpeg() {
+    let Some((dir, full, _)) = workdir("full.mp4", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let full = dir.path().join("full.mp4");
+    };
     make_clip(&full, &[]);
     let input = dir.path().join("in.mp4");
     ffmpeg_line("-ss 1 -i $0 -c copy $1", &[&full, &input]);
@@ -62,11 +60,9 @@ fn a_clip_trimmed_by_stream_copy_is_written_as_played() {
 /// flag as `attached_pic`; it comes first here and is larger than the video.
 #[test]
 fn cover_art_ahead_of_the_video_is_not_the_picture() {
-    if !have_ffmpeg() {
+    let Some((dir, clip, cover)) = workdir("clip.mp4", "cover.jpg") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (clip, cover) = (dir.path().join("clip.mp4"), dir.path().join("cover.jpg"));
+    };
     make_clip(&clip, &[]);
     ffmpeg_line("-f lavfi -i color=red:s=400x400 -frames:v 1 $0", &[&cover]);
     let input = dir.path().join("in.mkv");
@@ -88,11 +84,9 @@ fn cover_art_ahead_of_the_video_is_not_the_picture() {
 /// both marked default fail, saying why.
 #[test]
 fn the_picture_a_player_shows_is_written_or_the_file_fails() {
-    if !have_ffmpeg() {
+    let Some((dir, clip, _)) = workdir("clip.mp4", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("clip.mp4");
+    };
     make_clip(&clip, &[]);
     // A grey stream of `size` first, then the clip; `dispositions` for both.
     let two = |name: &str, size: &str, dispositions: &str| {
@@ -127,11 +121,9 @@ fn the_picture_a_player_shows_is_written_or_the_file_fails() {
 /// starts first: 51 frames in the header, 50 in the file. Not a truncation.
 #[test]
 fn an_avi_header_counting_an_empty_chunk_is_not_a_truncation() {
-    if !have_ffmpeg() {
+    let Some((dir, input, _)) = workdir("in.avi", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.avi");
+    };
     let line = "-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 2 \
                 -c:v mpeg4 -c:a mp3 $0";
     ffmpeg_line(line, &[&input]);
@@ -149,11 +141,9 @@ fn an_avi_header_counting_an_empty_chunk_is_not_a_truncation() {
 /// picture, not one squeezed to 320x240.
 #[test]
 fn non_square_pixels_stay_non_square() {
-    if !have_ffmpeg() {
+    let Some((dir, input, _)) = workdir("in.mp4", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.mp4");
+    };
     let line = "-f lavfi -t 1 -i testsrc2=size=320x240:rate=10 -vf setsar=16/11 \
                 -c:v libx264 -pix_fmt yuv420p $0";
     ffmpeg_line(line, &[&input]);
@@ -168,11 +158,9 @@ fn non_square_pixels_stay_non_square() {
 /// be 216,001 frames. It fails before the first frame is detected.
 #[test]
 fn a_gap_of_hours_in_the_timestamps_fails_fast() {
-    if !have_ffmpeg() {
+    let Some((dir, input, _)) = workdir("in.mkv", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.mkv");
+    };
     let line = "-f lavfi -t 0.4 -i testsrc2=size=160x120:rate=10 \
                 -vf setpts='if(lt(N,3),N/10/TB,21600/TB)' -vsync passthrough \
                 -c:v libx264 -pix_fmt yuv420p $0";

@@ -8,7 +8,7 @@ use blindfold::image::RgbImage;
 use blindfold::testing::{Script, ScriptedDetector};
 use blindfold_video::{ErrorKind, VideoOptions, anonymize_video, anonymize_video_lanes};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod inputs;
@@ -39,6 +39,17 @@ fn even_frames(
 
 fn fake() -> ScriptedDetector<impl FnMut(u64, &RgbImage) -> Script + Send> {
     even_frames(None)
+}
+
+/// A temporary folder and two paths in it (`a`, `b`: an input and an
+/// output), or `None` when ffmpeg is missing and the test is skipped.
+fn workdir(a: &str, b: &str) -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
+    if !have_ffmpeg() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (dir.path().join(a), dir.path().join(b));
+    Some((dir, pa, pb))
 }
 
 fn have_ffmpeg() -> bool {
@@ -185,11 +196,9 @@ fn opts() -> VideoOptions {
 
 #[test]
 fn anonymises_keeps_audio_and_strips_metadata() {
-    if !have_ffmpeg() {
+    let Some((dir, input, output)) = workdir("in.mp4", "out.mp4") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    };
     make_clip(&input, &[]);
     let before = probe(&input);
     let tags_in = all_tags(&before);
@@ -254,11 +263,9 @@ fn anonymises_keeps_audio_and_strips_metadata() {
 
 #[test]
 fn truncated_input_fails_and_leaves_nothing() {
-    if !have_ffmpeg() {
+    let Some((dir, full, _)) = workdir("full.mp4", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let full = dir.path().join("full.mp4");
+    };
     // Index at the front, so the cut file still opens and decodes half-way
     // with a zero exit code.
     make_clip(&full, &["-movflags", "+faststart"]);
@@ -275,11 +282,9 @@ fn truncated_input_fails_and_leaves_nothing() {
 
 #[test]
 fn cancel_stops_the_run_and_leaves_nothing() {
-    if !have_ffmpeg() {
+    let Some((dir, input, output)) = workdir("in.mp4", "out.mp4") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    };
     make_clip(&input, &[]);
     let o = opts();
     let switch = o.cancel.clone();
@@ -298,11 +303,9 @@ fn cancel_stops_the_run_and_leaves_nothing() {
 
 #[test]
 fn detector_failure_fails_and_leaves_nothing() {
-    if !have_ffmpeg() {
+    let Some((dir, input, output)) = workdir("in.mp4", "out.mp4") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    };
     make_clip(&input, &[]);
     let mut det = even_frames(Some(30));
     let err = anonymize_video(&input, &output, &mut det, &opts(), &mut |_| {}).unwrap_err();
@@ -326,11 +329,9 @@ fn detector_failure_fails_and_leaves_nothing() {
 
 #[test]
 fn rotated_input_comes_out_upright() {
-    if !have_ffmpeg() {
+    let Some((dir, plain, input)) = workdir("plain.mp4", "in.mp4") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (plain, input) = (dir.path().join("plain.mp4"), dir.path().join("in.mp4"));
+    };
     make_clip(&plain, &[]);
     ffmpeg(&[
         "-i",
@@ -358,11 +359,9 @@ fn rotated_input_comes_out_upright() {
 
 #[test]
 fn variable_frame_rate_keeps_duration() {
-    if !have_ffmpeg() {
+    let Some((_dir, input, output)) = workdir("in.mkv", "out.mkv") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in.mkv"), dir.path().join("out.mkv"));
+    };
     // 25 frames at 25 fps, then 25 frames at 12.5 fps: 3 s in all.
     ffmpeg(&[
         "-f",
@@ -394,11 +393,9 @@ fn variable_frame_rate_keeps_duration() {
 
 #[test]
 fn subtitles_are_dropped_unless_kept() {
-    if !have_ffmpeg() {
+    let Some((dir, plain, srt)) = workdir("plain.mp4", "s.srt") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (plain, srt) = (dir.path().join("plain.mp4"), dir.path().join("s.srt"));
+    };
     make_clip(&plain, &[]);
     std::fs::write(
         &srt,
@@ -449,11 +446,9 @@ fn subtitles_are_dropped_unless_kept() {
 /// conceals them; the file fails unless damage is accepted.
 #[test]
 fn damaged_video_fails_unless_accepted() {
-    if !have_ffmpeg() {
+    let Some((dir, input, _)) = workdir("in.mp4", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.mp4");
+    };
     ffmpeg(&[
         "-f",
         "lavfi",
@@ -496,11 +491,9 @@ fn damaged_video_fails_unless_accepted() {
 #[test]
 fn output_gets_the_mode_asked_for() {
     use std::os::unix::fs::PermissionsExt;
-    if !have_ffmpeg() {
+    let Some((_dir, input, output)) = workdir("in.mp4", "out.mp4") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    };
     make_clip(&input, &[]);
     let o = VideoOptions {
         output_mode: 0o600,
@@ -514,11 +507,9 @@ fn output_gets_the_mode_asked_for() {
 
 #[test]
 fn not_a_video_fails_cleanly() {
-    if !have_ffmpeg() {
+    let Some((dir, input, _)) = workdir("in.mp4", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.mp4");
+    };
     std::fs::write(&input, b"not a video at all").unwrap();
     let output = dir.path().join("out.mp4");
     let err = anonymize_video(&input, &output, &mut fake(), &opts(), &mut |_| {}).unwrap_err();
@@ -565,11 +556,9 @@ fn missing_ffmpeg_says_how_to_install() {
 
 #[test]
 fn odd_size_avi_with_pcm_audio() {
-    if !have_ffmpeg() {
+    let Some((_dir, input, output)) = workdir("in.avi", "out.mp4") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in.avi"), dir.path().join("out.mp4"));
+    };
     ffmpeg(&[
         "-f",
         "lavfi",
@@ -601,11 +590,9 @@ fn odd_size_avi_with_pcm_audio() {
 
 #[test]
 fn detect_every_second_frame_still_masks_all() {
-    if !have_ffmpeg() {
+    let Some((_dir, input, output)) = workdir("in.mp4", "out.mp4") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    };
     make_clip(&input, &[]);
     // Finds the square on every call; called only on even frames.
     let mut det = ScriptedDetector::new(|_, _| Ok(vec![square()]));
@@ -626,11 +613,9 @@ fn detect_every_second_frame_still_masks_all() {
 
 #[test]
 fn two_lanes_write_the_same_video_as_one_detector() {
-    if !have_ffmpeg() {
+    let Some((dir, input, _)) = workdir("in.mp4", "out") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.mp4");
+    };
     // The square shows in frames 0, 1, 4, 5, 8, 9, ...: 26 of 50.
     let (x, y, s) = SQUARE;
     let draw =
