@@ -122,6 +122,10 @@ pub struct Effective {
     pub fast: bool,
     /// Largest photo or frame, in pixels.
     pub max_pixels: u64,
+    /// Only the first frame of an animation or page of a TIFF.
+    pub first_frame: bool,
+    /// A JPEG re-encoded from its pixels instead of edited in the DCT domain.
+    pub reencode: bool,
 }
 
 impl Effective {
@@ -134,6 +138,8 @@ impl Effective {
             threshold: cfg.threshold,
             fast,
             max_pixels: opts.decode.max_pixels,
+            first_frame: opts.first_frame,
+            reencode: !opts.encode.jpeg_lossless,
         }
     }
 }

@@ -38,7 +38,7 @@ async fn weaker_settings_get_403_unless_the_operator_allows_them() {
     let (st, h, body) = send(
         &f,
         post(
-            "/v1/anonymize?threshold=0.05&grow=1&mode=solid&shape=rect",
+            "/v1/anonymize?threshold=0.05&grow=1&mode=solid&shape=rect&first_frame=true&reencode=true",
             png.clone(),
             None,
         ),
@@ -52,9 +52,13 @@ async fn weaker_settings_get_403_unless_the_operator_allows_them() {
     assert_eq!(echo["threshold"].as_f64().unwrap() as f32, 0.05, "{echo}");
     assert_eq!(echo["fast"], false, "{echo}");
     assert_eq!(echo["max_pixels"], 100_000_000, "{echo}");
+    assert_eq!(echo["first_frame"], true, "{echo}");
+    assert_eq!(echo["reencode"], true, "{echo}");
     let (_, h, _) = send(&f, post("/v1/anonymize", png.clone(), None)).await;
     let echo = &json(h["x-blindfold-report"].as_bytes())["settings"];
     assert_eq!(echo["mode"], "noise", "{echo}");
+    assert_eq!(echo["first_frame"], false, "{echo}");
+    assert_eq!(echo["reencode"], false, "{echo}");
     assert_eq!(
         echo["threshold"].as_f64().unwrap() as f32,
         DetectConfig::default().threshold
