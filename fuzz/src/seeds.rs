@@ -155,16 +155,11 @@ pub fn write(dir: &Path) {
         ("png", Format::Png),
         ("webp", Format::Webp),
     ] {
-        let seq = Sequence {
-            format: f,
-            frames: frames.clone(),
-            animation: Some(Animation {
-                loop_count: Some(2),
-            }),
-            icc: (f != Format::Gif).then(|| icc.clone()),
-            orientation: 1,
-            skipped: 0,
-        };
+        let twice = Some(Animation {
+            loop_count: Some(2),
+        });
+        let mut seq = Sequence::new(f, frames.clone(), twice);
+        seq.icc = (f != Format::Gif).then(|| icc.clone());
         seeds.push((format!("anim.{name}"), encode_all(&seq, &o).unwrap()));
     }
     let mut pages = frames[..2].to_vec();
@@ -172,14 +167,7 @@ pub fn write(dir: &Path) {
         p.delay = (0, 1);
         p.icc = Some(icc.clone());
     }
-    let seq = Sequence {
-        format: Format::Tiff,
-        frames: pages,
-        animation: None,
-        icc: None,
-        orientation: 1,
-        skipped: 0,
-    };
+    let seq = Sequence::new(Format::Tiff, pages, None);
     seeds.push(("pages.tif".into(), encode_all(&seq, &o).unwrap()));
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).expect("writes seed");

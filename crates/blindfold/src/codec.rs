@@ -298,17 +298,33 @@ struct Raw {
     damaged: Option<String>,
 }
 
-/// Refuse `width` x `height` when it is over the limit.
-fn check_pixels(width: u32, height: u32, opts: &DecodeOptions) -> Result<(), Error> {
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > opts.max_pixels {
-        return Err(Error::TooLarge {
+/// A decoder's error, as blindfold's.
+fn decode_err(e: impl std::fmt::Display) -> Error {
+    Error::Decode(e.to_string())
+}
+
+/// An encoder's error, as blindfold's.
+fn encode_err(e: impl std::fmt::Display) -> Error {
+    Error::Encode(e.to_string())
+}
+
+/// Refuse `pixels` (of pictures `width` x `height`) when over the limit.
+fn check_limit(width: u32, height: u32, pixels: u64, opts: &DecodeOptions) -> Result<(), Error> {
+    match pixels > opts.max_pixels {
+        true => Err(Error::TooLarge {
             width,
             height,
             pixels,
             limit: opts.max_pixels,
-        });
+        }),
+        false => Ok(()),
     }
+}
+
+/// Refuse `width` x `height` when it is over the limit.
+fn check_pixels(width: u32, height: u32, opts: &DecodeOptions) -> Result<(), Error> {
+    let pixels = u64::from(width) * u64::from(height);
+    check_limit(width, height, pixels, opts)?;
     if pixels == 0 {
         return Err(Error::Decode(format!("image is {width}x{height}")));
     }

@@ -1,7 +1,7 @@
 //! Animations in and out: GIF, APNG and animated WebP (see `frames.rs`).
 
 use super::frames::{Animation, Frame, Sequence, check_gif, check_total};
-use super::{DecodeOptions, Format, alloc_budget, orient, split_alpha};
+use super::{DecodeOptions, Format, alloc_budget, decode_err, encode_err, orient, split_alpha};
 use crate::Error;
 use image::codecs::gif::GifDecoder;
 use image::codecs::png::PngDecoder;
@@ -11,14 +11,6 @@ use image::{
     Limits, RgbImage,
 };
 use std::io::Cursor;
-
-fn decode_err(e: image::ImageError) -> Error {
-    Error::Decode(e.to_string())
-}
-
-fn encode_err(e: impl std::fmt::Display) -> Error {
-    Error::Encode(e.to_string())
-}
 
 fn limits(opts: &DecodeOptions) -> Limits {
     let mut limits = Limits::default();
@@ -227,10 +219,7 @@ fn rgba(image: &RgbImage, alpha: Option<&GrayImage>) -> Vec<u8> {
 /// shows, so no earlier frame shows through; delays in centiseconds. GIF
 /// has no colour profile.
 pub(super) fn encode_gif(frames: &[Frame], anim: Option<&Animation>) -> Result<Vec<u8>, Error> {
-    let first = frames
-        .first()
-        .ok_or_else(|| Error::Encode("no frames".into()))?;
-    let (w, h) = first.image.dimensions();
+    let ((w, h), _) = canvas(frames)?;
     let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
         return Err(Error::Encode(format!("GIF cannot hold a {w}x{h} picture")));
     };
@@ -269,6 +258,16 @@ fn apng_delay((numer, denom): (u32, u32)) -> (u16, u16) {
     (ms.clamp(0.0, 65535.0) as u16, 1000)
 }
 
+/// An animation's canvas (its first frame's size) and whether any frame
+/// has alpha.
+fn canvas(frames: &[Frame]) -> Result<((u32, u32), bool), Error> {
+    let first = frames
+        .first()
+        .ok_or_else(|| Error::Encode("no frames".into()))?;
+    let has_alpha = frames.iter().any(|f| f.alpha.is_some());
+    Ok((first.image.dimensions(), has_alpha))
+}
+
 /// APNG: the default image is the first frame; each frame covers the whole
 /// canvas and replaces it (blend "source").
 pub(super) fn encode_apng(
@@ -276,11 +275,7 @@ pub(super) fn encode_apng(
     anim: &Animation,
     icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, Error> {
-    let first = frames
-        .first()
-        .ok_or_else(|| Error::Encode("no frames".into()))?;
-    let (w, h) = first.image.dimensions();
-    let has_alpha = frames.iter().any(|f| f.alpha.is_some());
+    let ((w, h), has_alpha) = canvas(frames)?;
     let mut info = png::Info::with_size(w, h);
     info.color_type = match has_alpha {
         true => png::ColorType::Rgba,
@@ -319,14 +314,10 @@ pub(super) fn encode_webp(
     anim: &Animation,
     icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, Error> {
-    let first = frames
-        .first()
-        .ok_or_else(|| Error::Encode("no frames".into()))?;
-    let (w, h) = first.image.dimensions();
+    let ((w, h), has_alpha) = canvas(frames)?;
     if w == 0 || h == 0 || w > 1 << 24 || h > 1 << 24 {
         return Err(Error::Encode(format!("WebP cannot hold a {w}x{h} canvas")));
     }
-    let has_alpha = frames.iter().any(|f| f.alpha.is_some());
     let mut body = Vec::new();
     let mut flags = 0x02u8; // animation
     if has_alpha {

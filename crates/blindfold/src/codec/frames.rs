@@ -25,7 +25,7 @@
 //!   must all of them together (frames x pixels); and there may be at most
 //!   [`MAX_FRAMES`] of them.
 
-use super::{DecodeOptions, EncodeOptions, Format, anim, check_pixels, pages};
+use super::{DecodeOptions, EncodeOptions, Format, anim, check_limit, check_pixels, pages};
 use crate::Error;
 use crate::metadata::{Found, gif};
 use image::{GrayImage, RgbImage};
@@ -78,6 +78,22 @@ pub struct Sequence {
     /// decoded: TIFF reduced copies and masks, an APNG default image outside
     /// the animation.
     pub skipped: u32,
+}
+
+impl Sequence {
+    /// `frames` to write as `format` (an animation when `animation` is
+    /// given): no colour profile for the whole sequence, upright, nothing
+    /// skipped.
+    pub fn new(format: Format, frames: Vec<Frame>, animation: Option<Animation>) -> Sequence {
+        Sequence {
+            format,
+            frames,
+            animation,
+            icc: None,
+            orientation: 1,
+            skipped: 0,
+        }
+    }
 }
 
 /// Whether `bytes` is a GIF, an animation, or a TIFF with more than one
@@ -172,15 +188,7 @@ pub(super) fn check_total(
     check_frames(frames)?;
     check_pixels(width, height, opts)?;
     let pixels = u64::from(width) * u64::from(height) * u64::from(frames);
-    if pixels > opts.max_pixels {
-        return Err(Error::TooLarge {
-            width,
-            height,
-            pixels,
-            limit: opts.max_pixels,
-        });
-    }
-    Ok(())
+    check_limit(width, height, pixels, opts)
 }
 
 /// Refuse more than [`MAX_FRAMES`] frames or pages.

@@ -1,6 +1,6 @@
 //! PNG, WebP, TIFF, BMP and a GIF's first frame through the `image` crate's codecs.
 
-use super::{DecodeOptions, Format, Raw, alloc_budget, check_pixels, orient};
+use super::{DecodeOptions, Format, Raw, alloc_budget, check_pixels, decode_err, orient};
 use crate::Error;
 use image::codecs::bmp::BmpEncoder;
 use image::codecs::png::PngEncoder;
@@ -23,10 +23,6 @@ fn image_format(format: Format) -> ImageFormat {
         // Never reached: HEIF and AVIF go through libheif (`codec/heif.rs`).
         Format::Heif | Format::Avif => ImageFormat::Avif,
     }
-}
-
-fn decode_err(e: image::ImageError) -> Error {
-    Error::Decode(e.to_string())
 }
 
 /// Decode with the header read first: the pixel limit is checked before the
@@ -143,7 +139,7 @@ pub(super) fn encode(
             )));
         }
     };
-    result.map_err(|e| Error::Encode(e.to_string()))?;
+    result.map_err(super::encode_err)?;
     Ok(out)
 }
 

@@ -1,7 +1,9 @@
 //! JPEG: strict decoding with zune-jpeg, encoding with jpeg-encoder.
 
 use super::entropy;
-use super::{DecodeOptions, EncodeOptions, Raw, alloc_budget, check_pixels, orient};
+use super::{
+    DecodeOptions, EncodeOptions, Raw, alloc_budget, check_pixels, decode_err, encode_err, orient,
+};
 use crate::Error;
 use crate::metadata::jpeg::{Walk, walk};
 use image::metadata::Orientation;
@@ -26,8 +28,7 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         .set_max_height(usize::MAX)
         .jpeg_set_out_colorspace(ColorSpace::RGB);
     let mut dec = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    dec.decode_headers()
-        .map_err(|e| Error::Decode(e.to_string()))?;
+    dec.decode_headers().map_err(decode_err)?;
     let (w, h) = dec
         .dimensions()
         .ok_or_else(|| Error::Decode("JPEG has no frame header".into()))?;
@@ -57,8 +58,7 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         )));
     }
     let mut pixels = vec![0u8; size];
-    dec.decode_into(&mut pixels)
-        .map_err(|e| Error::Decode(e.to_string()))?;
+    dec.decode_into(&mut pixels).map_err(decode_err)?;
     if dec.output_colorspace() != Some(ColorSpace::RGB) {
         return Err(Error::Decode(format!(
             "JPEG colour space {:?} cannot be converted to RGB",
@@ -113,10 +113,9 @@ pub(super) fn encode(
     enc.set_sampling_factor(SamplingFactor::F_2_2);
     enc.set_chroma_subsampling_method(ChromaSubsamplingMethod::Nearest);
     if let Some(icc) = icc {
-        enc.add_icc_profile(icc)
-            .map_err(|e| Error::Encode(e.to_string()))?;
+        enc.add_icc_profile(icc).map_err(encode_err)?;
     }
     enc.encode(image.as_raw(), w16, h16, ColorType::Rgb)
-        .map_err(|e| Error::Encode(e.to_string()))?;
+        .map_err(encode_err)?;
     Ok(out)
 }

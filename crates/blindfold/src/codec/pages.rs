@@ -1,7 +1,7 @@
 //! Every page of a multi-page TIFF (see `frames.rs` and `tiff.rs`).
 
 use super::frames::{Frame, Sequence};
-use super::{DecodeOptions, Format, check_pixels, generic, split_alpha};
+use super::{DecodeOptions, Format, check_limit, check_pixels, encode_err, generic, split_alpha};
 use crate::Error;
 use crate::metadata::tiff::Tiff;
 use std::io::Cursor;
@@ -89,15 +89,8 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Sequence, Err
         check_pixels(w, h, opts)?;
         total = total.saturating_add(u64::from(w) * u64::from(h));
     }
-    if total > opts.max_pixels {
-        let &(_, w, h) = p.pages.first().expect("pages() returns at least one page");
-        return Err(Error::TooLarge {
-            width: w,
-            height: h,
-            pixels: total,
-            limit: opts.max_pixels,
-        });
-    }
+    let &(_, w, h) = p.pages.first().expect("pages() returns at least one page");
+    check_limit(w, h, total, opts)?;
     let t = Tiff::parse(bytes).ok_or_else(|| Error::Decode("not a readable TIFF".into()))?;
     let mut frames = Vec::with_capacity(p.pages.len());
     let mut orientation = 1;
@@ -126,10 +119,6 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Sequence, Err
         orientation,
         skipped: p.copies,
     })
-}
-
-fn encode_err(e: impl std::fmt::Display) -> Error {
-    Error::Encode(e.to_string())
 }
 
 /// Every page of an uncompressed TIFF, each with its colour profile.

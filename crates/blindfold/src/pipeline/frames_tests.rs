@@ -32,14 +32,7 @@ fn two_pages() -> Vec<u8> {
     for p in &mut pages {
         p.delay = (0, 1);
     }
-    let seq = Sequence {
-        format: Format::Tiff,
-        frames: pages,
-        animation: None,
-        icc: None,
-        orientation: 1,
-        skipped: 0,
-    };
+    let seq = Sequence::new(Format::Tiff, pages, None);
     seqs::encode_all(&seq, &Default::default()).unwrap()
 }
 
@@ -170,14 +163,11 @@ fn boxes_for_one_picture_do_not_fit_an_animation() {
 
 #[test]
 fn a_one_frame_gif_stays_a_gif() {
-    let seq = Sequence {
-        format: Format::Gif,
-        frames: frames(1, 32, 24),
-        animation: Some(Animation { loop_count: None }),
-        icc: None,
-        orientation: 1,
-        skipped: 0,
-    };
+    let seq = Sequence::new(
+        Format::Gif,
+        frames(1, 32, 24),
+        Some(Animation { loop_count: None }),
+    );
     let input = seqs::encode_all(&seq, &Default::default()).unwrap();
     let out = process(&input, &mut BrightBlob, &solid(), false, &|| 0.0).unwrap();
     assert_eq!(

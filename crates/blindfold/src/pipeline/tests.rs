@@ -1,5 +1,6 @@
 use super::*;
 use crate::BBox;
+use crate::metadata::testdata::png_chunk as chunk;
 use image::{GrayImage, Luma, Rgb, RgbImage};
 
 /// A fake detector: a "face" is a bright blob (luma over 128) covering
@@ -172,31 +173,6 @@ fn a_jpeg_stored_as_the_profile_is_dropped_and_reported() {
         let back = codec::decode(&out.bytes, &Default::default()).unwrap();
         assert!(back.icc.is_none());
     }
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 == 1 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut c = kind.to_vec();
-    c.extend_from_slice(data);
-    out.extend_from_slice(&crc32(&c).to_be_bytes());
-    out
 }
 
 /// An animated PNG: the still image as frame 1, and a second frame (the

@@ -1,4 +1,5 @@
 use super::*;
+use crate::metadata::testdata::crc32;
 use image::Rgb;
 
 /// `n` frames of `w` x `h`, frame `i` a flat colour with a white square at
@@ -23,14 +24,11 @@ pub(crate) fn frames(n: usize, w: u32, h: u32) -> Vec<Frame> {
 
 /// An animation of `frames(3, 32, 24)` as `format`, looping `loops` times.
 pub(crate) fn animation(format: Format, loops: Option<u32>) -> Vec<u8> {
-    let seq = Sequence {
+    let seq = Sequence::new(
         format,
-        frames: frames(3, 32, 24),
-        animation: Some(Animation { loop_count: loops }),
-        icc: None,
-        orientation: 1,
-        skipped: 0,
-    };
+        frames(3, 32, 24),
+        Some(Animation { loop_count: loops }),
+    );
     encode_all(&seq, &EncodeOptions::default()).unwrap()
 }
 
@@ -112,16 +110,10 @@ fn a_transparent_pixel_shows_no_earlier_frame() {
     f[1].alpha = Some(alpha);
     f[0].alpha = Some(GrayImage::from_pixel(32, 24, image::Luma([255])));
     for format in [Format::Gif, Format::Png, Format::Webp] {
-        let seq = Sequence {
-            format,
-            frames: f.clone(),
-            animation: Some(Animation {
-                loop_count: Some(0),
-            }),
-            icc: None,
-            orientation: 1,
-            skipped: 0,
-        };
+        let looping = Some(Animation {
+            loop_count: Some(0),
+        });
+        let seq = Sequence::new(format, f.clone(), looping);
         let back = decode_all(
             &encode_all(&seq, &Default::default()).unwrap(),
             &Default::default(),
@@ -144,14 +136,7 @@ fn tiff_pages_are_each_kept() {
     for p in &mut pages {
         p.delay = (0, 1);
     }
-    let seq = Sequence {
-        format: Format::Tiff,
-        frames: pages.clone(),
-        animation: None,
-        icc: None,
-        orientation: 1,
-        skipped: 0,
-    };
+    let seq = Sequence::new(Format::Tiff, pages.clone(), None);
     let bytes = encode_all(&seq, &Default::default()).unwrap();
     assert!(is_sequence(&bytes));
     let back = decode_all(&bytes, &Default::default()).unwrap();
@@ -194,14 +179,7 @@ fn the_pixel_limit_counts_every_frame() {
     }
     let mut pages = frames(2, 32, 24);
     pages[1].delay = (0, 1);
-    let seq = Sequence {
-        format: Format::Tiff,
-        frames: pages,
-        animation: None,
-        icc: None,
-        orientation: 1,
-        skipped: 0,
-    };
+    let seq = Sequence::new(Format::Tiff, pages, None);
     let bytes = encode_all(&seq, &Default::default()).unwrap();
     let over = DecodeOptions {
         max_pixels: 1535,
@@ -238,21 +216,6 @@ fn an_apng_holding_fewer_frames_than_it_announces_fails() {
     bytes[at + 12..at + 16].copy_from_slice(&crc.to_be_bytes());
     let err = decode_all(&bytes, &Default::default()).unwrap_err();
     assert!(err.to_string().contains("announces 4 frames"), "{err}");
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]
