@@ -337,6 +337,17 @@ fn alloc_budget(opts: &DecodeOptions) -> u64 {
     opts.max_pixels.saturating_mul(8).saturating_add(64 << 20)
 }
 
+/// `image`'s pixels interleaved with `alpha` (8-bit RGBA); opaque where no
+/// alpha is given.
+fn rgba(image: &RgbImage, alpha: Option<&GrayImage>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(image.as_raw().len() / 3 * 4);
+    for (i, px) in image.as_raw().chunks_exact(3).enumerate() {
+        out.extend_from_slice(px);
+        out.push(alpha.map_or(255, |a| a.as_raw()[i]));
+    }
+    out
+}
+
 /// Turn any decoded image into 8-bit RGB and, if it has one, an alpha plane.
 fn split_alpha(image: DynamicImage) -> (RgbImage, Option<GrayImage>) {
     if !image.color().has_alpha() {

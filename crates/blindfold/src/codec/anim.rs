@@ -1,14 +1,15 @@
 //! Animations in and out: GIF, APNG and animated WebP (see `frames.rs`).
 
 use super::frames::{Animation, Frame, Sequence, check_gif, check_total};
-use super::{DecodeOptions, Format, alloc_budget, decode_err, encode_err, orient, split_alpha};
+use super::{
+    DecodeOptions, Format, alloc_budget, decode_err, encode_err, orient, rgba, split_alpha,
+};
 use crate::Error;
 use image::codecs::gif::GifDecoder;
 use image::codecs::png::PngDecoder;
 use image::codecs::webp::{WebPDecoder, WebPEncoder};
 use image::{
-    AnimationDecoder, DynamicImage, ExtendedColorType, GrayImage, ImageDecoder, ImageEncoder,
-    Limits, RgbImage,
+    AnimationDecoder, DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, Limits,
 };
 use std::io::Cursor;
 
@@ -206,15 +207,6 @@ fn collect(frames: image::Frames<'_>, expected: u32, orientation: u8) -> Result<
 }
 
 /// RGBA bytes of a frame (opaque where it has no alpha).
-fn rgba(image: &RgbImage, alpha: Option<&GrayImage>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(image.as_raw().len() / 3 * 4);
-    for (i, px) in image.as_raw().chunks_exact(3).enumerate() {
-        out.extend_from_slice(px);
-        out.push(alpha.map_or(255, |a| a.as_raw()[i]));
-    }
-    out
-}
-
 /// GIF: each frame the whole canvas, cleared to the background after it
 /// shows, so no earlier frame shows through; delays in centiseconds. GIF
 /// has no colour profile.

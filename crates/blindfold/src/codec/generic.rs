@@ -103,7 +103,7 @@ pub(super) fn encode(
     let rgba;
     let (buf, color): (&[u8], _) = match alpha {
         Some(a) => {
-            rgba = interleave(image, a);
+            rgba = super::rgba(image, Some(a));
             (&rgba, ExtendedColorType::Rgba8)
         }
         None => (image.as_raw(), ExtendedColorType::Rgb8),
@@ -156,13 +156,4 @@ fn write<E: ImageEncoder>(
             .map_err(image::ImageError::Unsupported)?;
     }
     enc.write_image(buf, w, h, color)
-}
-
-fn interleave(image: &RgbImage, alpha: &GrayImage) -> Vec<u8> {
-    let mut out = Vec::with_capacity(alpha.as_raw().len() * 4);
-    for (px, a) in image.as_raw().chunks_exact(3).zip(alpha.as_raw()) {
-        out.extend_from_slice(px);
-        out.push(*a);
-    }
-    out
 }

@@ -111,22 +111,16 @@ fn to_dynamic(decoded: &Image, has_alpha: bool) -> Result<DynamicImage, Error> {
     })
 }
 
-/// Encode as AVIF with libheif's AV1 encoder in 4:4:4: lossless AV1 at
-/// `quality` 100, lossy at that quality below. No metadata item is written; the colour
-/// profile only when given.
-pub(super) fn encode_avif(
-    image: &RgbImage,
-    alpha: Option<&GrayImage>,
-    icc: Option<&[u8]>,
-    quality: u8,
-) -> Result<Vec<u8>, Error> {
-    let lib = LibHeif::new();
+/// `image` (with `alpha`, if given) as an 8-bit interleaved libheif image.
+pub(super) fn libheif_image(image: &RgbImage, alpha: Option<&GrayImage>) -> Result<Image, Error> {
     let (w, h) = image.dimensions();
-    let channels = if alpha.is_some() { 4 } else { 3 };
-    let chroma = if alpha.is_some() {
-        RgbChroma::Rgba
-    } else {
-        RgbChroma::Rgb
+    let joined;
+    let (pixels, chroma, channels): (&[u8], _, usize) = match alpha {
+        Some(_) => {
+            joined = super::rgba(image, alpha);
+            (&joined, RgbChroma::Rgba, 4)
+        }
+        None => (image.as_raw(), RgbChroma::Rgb, 3),
     };
     let mut out = Image::new(w, h, ColorSpace::Rgb(chroma)).map_err(encode_err)?;
     out.create_plane(Channel::Interleaved, w, h, 8)
@@ -137,25 +131,28 @@ pub(super) fn encode_avif(
             .interleaved
             .ok_or_else(|| Error::Encode("AVIF: libheif made no RGB plane".into()))?;
         let row = w as usize * channels;
-        for (y, dst) in plane
+        for (dst, src) in plane
             .data
             .chunks_mut(plane.stride)
-            .take(h as usize)
-            .enumerate()
+            .zip(pixels.chunks_exact(row))
         {
-            let src = &image.as_raw()[y * w as usize * 3..][..w as usize * 3];
-            match alpha {
-                None => dst[..row].copy_from_slice(src),
-                Some(a) => {
-                    let a = &a.as_raw()[y * w as usize..][..w as usize];
-                    for (x, px) in dst[..row].chunks_exact_mut(4).enumerate() {
-                        px[..3].copy_from_slice(&src[x * 3..x * 3 + 3]);
-                        px[3] = a[x];
-                    }
-                }
-            }
+            dst[..row].copy_from_slice(src);
         }
     }
+    Ok(out)
+}
+
+/// Encode as AVIF with libheif's AV1 encoder in 4:4:4: lossless AV1 at
+/// `quality` 100, lossy at that quality below. No metadata item is written; the colour
+/// profile only when given.
+pub(super) fn encode_avif(
+    image: &RgbImage,
+    alpha: Option<&GrayImage>,
+    icc: Option<&[u8]>,
+    quality: u8,
+) -> Result<Vec<u8>, Error> {
+    let lib = LibHeif::new();
+    let mut out = libheif_image(image, alpha)?;
     if let Some(p) = icc {
         out.set_color_profile_raw(&ColorProfileRaw::new(color_profile_types::PROF, p.to_vec()))
             .map_err(encode_err)?;

@@ -2,12 +2,11 @@
 //! metadata items, and the pipeline's output. Fixtures are made here with
 //! libheif's own encoders (x265 for HEIC, libaom for AVIF).
 
+use super::tests::mean_abs_diff;
 use super::*;
 use crate::metadata::{scan, testdata};
 use crate::pipeline::{Options, process, tests::BrightBlob};
-use libheif_rs::{
-    Channel, ColorSpace, CompressionFormat, EncoderQuality, HeifContext, LibHeif, RgbChroma,
-};
+use libheif_rs::{CompressionFormat, EncoderQuality, HeifContext, LibHeif};
 
 /// Dark grey with a bright square at `(x, y)` of side `s`.
 fn picture(w: u32, h: u32, (x, y, s): (u32, u32, u32)) -> RgbImage {
@@ -34,20 +33,7 @@ fn heif_file(images: &[&RgbImage], format: CompressionFormat, extra: &Extra) -> 
     let mut encoder = lib.encoder_for_format(format).unwrap();
     encoder.set_quality(EncoderQuality::Lossy(90)).unwrap();
     for img in images {
-        let (w, h) = img.dimensions();
-        let mut out = libheif_rs::Image::new(w, h, ColorSpace::Rgb(RgbChroma::Rgb)).unwrap();
-        out.create_plane(Channel::Interleaved, w, h, 8).unwrap();
-        let planes = out.planes_mut();
-        let plane = planes.interleaved.unwrap();
-        for (y, row) in plane
-            .data
-            .chunks_mut(plane.stride)
-            .take(h as usize)
-            .enumerate()
-        {
-            let src = &img.as_raw()[y * w as usize * 3..][..w as usize * 3];
-            row[..src.len()].copy_from_slice(src);
-        }
+        let out = heif::libheif_image(img, None).unwrap();
         let handle = ctx.encode_image(&out, &mut encoder, None).unwrap();
         if let Some(exif) = extra.exif {
             ctx.add_exif_metadata(&handle, exif).unwrap();
@@ -61,16 +47,6 @@ fn heif_file(images: &[&RgbImage], format: CompressionFormat, extra: &Extra) -> 
 
 fn heic(img: &RgbImage) -> Vec<u8> {
     heif_file(&[img], CompressionFormat::Hevc, &Extra::default())
-}
-
-fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    sum as f64 / a.as_raw().len() as f64
 }
 
 #[test]

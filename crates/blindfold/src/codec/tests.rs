@@ -34,7 +34,7 @@ fn alpha(w: u32, h: u32) -> GrayImage {
     GrayImage::from_fn(w, h, |x, y| image::Luma([((x + y) * 7 % 256) as u8]))
 }
 
-fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+pub(super) fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
     let sum: u64 = a
         .as_raw()
         .iter()
