@@ -262,14 +262,7 @@ pub fn audit(
     }
     let mut found = metadata::scan(bytes, seq.format).identifying();
     // Every frame and page was audited; pictures that are neither were not.
-    found.retain(|k| match *k {
-        "frames" => false,
-        "thumbnail" => seq.skipped > 0 || seq.format != Format::Tiff || !many,
-        _ => true,
-    });
-    if seq.skipped > 0 && !found.contains(&"thumbnail") {
-        found.push("thumbnail");
-    }
+    frames::account_for_frames(&mut found, &seq);
     let profiles = seq.frames.iter().map(|f| f.icc.as_deref());
     for p in profiles.chain([seq.icc.as_deref()]).flatten() {
         let kind = match icc::sanitize(p) {

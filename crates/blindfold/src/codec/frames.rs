@@ -135,6 +135,22 @@ pub fn decode_all(bytes: &[u8], opts: &DecodeOptions) -> Result<Sequence, Error>
     })
 }
 
+/// Correct the kinds of metadata a scan found (`kinds`) once every frame
+/// and page of `seq` has been read: no `frames` were left out, a TIFF's
+/// further pages are pages and not `thumbnail`s, and pictures that are
+/// neither (`seq.skipped`) are `thumbnail`s.
+pub(crate) fn account_for_frames(kinds: &mut Vec<&'static str>, seq: &Sequence) {
+    let pages = seq.format == Format::Tiff && seq.frames.len() > 1;
+    kinds.retain(|k| match *k {
+        "frames" => false,
+        "thumbnail" => seq.skipped > 0 || !pages,
+        _ => true,
+    });
+    if seq.skipped > 0 && !kinds.contains(&"thumbnail") {
+        kinds.push("thumbnail");
+    }
+}
+
 /// Encode `seq` as its format with every frame or page and its timing, and
 /// no metadata but the colour profiles given (the sequence's, or each
 /// page's). GIF carries no colour profile.

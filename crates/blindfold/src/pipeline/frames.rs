@@ -108,14 +108,7 @@ pub(super) fn process(
     let t4 = now_ms();
     let (mut metadata_removed, metadata_kept) = metadata_policy(&metadata_in, icc_action);
     // Every frame and page is written; only pictures skipped are removed.
-    metadata_removed.retain(|k| match *k {
-        "frames" => false,
-        "thumbnail" if seq.skipped == 0 && seq.format == Format::Tiff => false,
-        _ => true,
-    });
-    if seq.skipped > 0 && !metadata_removed.contains(&"thumbnail") {
-        metadata_removed.push("thumbnail");
-    }
+    frames::account_for_frames(&mut metadata_removed, &seq);
     let first = &seq.frames[0];
     let filled = per_frame
         .iter()
