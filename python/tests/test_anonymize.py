@@ -34,6 +34,7 @@ def test_portrait_face_masked_and_metadata_removed(anon, astronaut):
     assert abs(face["bbox"]["x0"] - ASTRONAUT_FACE[0]) < 10, face
     assert "gps" in rep["metadata_removed"] and "exif" in rep["metadata_removed"]
     assert rep["backend"] == anon.backend
+    assert rep["precision"] == anon.precision
     again = Image.open(io.BytesIO(result.data))
     assert again.format == "JPEG"
     assert len(again.getexif()) == 0
@@ -103,6 +104,27 @@ def test_bad_settings_and_missing_model_raise():
         blindfold.Anonymizer(grow=-1.0, offline=True)
     with pytest.raises(blindfold.ModelError):
         blindfold.Anonymizer(model="/nonexistent/centerface.onnx", offline=True)
+
+
+def test_precision_is_chosen_and_reported(astronaut):
+    src = encode(astronaut)
+    with pytest.raises(blindfold.ConfigError):
+        blindfold.Anonymizer(precision="fp16", offline=True)
+    # int8 runs on ONNX Runtime only: asked for on rten, it raises.
+    with pytest.raises(blindfold.BackendError) as err:
+        blindfold.Anonymizer(backend="rten", precision="int8", jobs=1)
+    assert "int8" in str(err.value)
+    found = {}
+    for precision in ("fp32", "int8"):
+        a = blindfold.Anonymizer(backend="ort", precision=precision, jobs=1)
+        assert a.precision == precision and a.precision_reason == "asked for"
+        rep = a.anonymize(src).report
+        assert rep["precision"] == precision
+        assert len(rep["faces"]) == 1, rep
+        found[precision] = rep["faces"][0]["bbox"]
+    # The two precisions find the same face (the CLI's backends test states
+    # the tolerance: IoU 0.9).
+    assert all(abs(found["fp32"][k] - found["int8"][k]) < 6 for k in found["fp32"]), found
 
 
 def test_ort_cuda_fails_clearly_without_a_gpu_build():

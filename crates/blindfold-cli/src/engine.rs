@@ -3,14 +3,15 @@
 //! presets in `blindfold::detect`, files in `blindfold-models`, backend
 //! choice and the detector pool in `blindfold_infer::select`.
 
-use crate::cli::{BackendArg, DetectArgs, EngineArgs, LookArgs, OutputArgs};
+use crate::cli::{BackendArg, DetectArgs, EngineArgs, LookArgs, OutputArgs, PrecisionArg};
 use anyhow::{Context, Result, bail};
 use blindfold::anonymize::MaskSpec;
 use blindfold::codec::{DecodeOptions, EncodeOptions};
 use blindfold::detect::{DetectConfig, SizeGate, WeakPicture};
 use blindfold::pipeline::Options;
 use blindfold::track::TrackerConfig;
-use blindfold_infer::select::{Choice, Engine, num_cpus};
+use blindfold_infer::select::{Choice, Engine, PrecisionChoice, num_cpus};
+use blindfold_models::EngineSource;
 
 /// The detection settings from the defaults, the `--fast` preset and flags.
 pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
@@ -97,18 +98,32 @@ pub fn choice(b: BackendArg) -> Choice {
     }
 }
 
+/// `--precision`.
+pub fn precision(p: PrecisionArg) -> PrecisionChoice {
+    match p {
+        PrecisionArg::Auto => PrecisionChoice::Auto,
+        PrecisionArg::Fp32 => PrecisionChoice::Fp32,
+        PrecisionArg::Int8 => PrecisionChoice::Int8,
+    }
+}
+
+/// Where the engine's files come from and what it runs on, from the flags.
+pub fn source(a: &EngineArgs) -> EngineSource {
+    EngineSource {
+        model: a.model.clone(),
+        ort_lib: a.ort_lib.clone(),
+        offline: a.offline,
+        choice: choice(a.backend),
+        precision: precision(a.precision),
+    }
+}
+
 /// Find the model (and ONNX Runtime, unless rten was asked for) through the
-/// model store, and choose the backend. `jobs` detectors will run at once,
-/// sharing the CPUs.
+/// model store, and choose the backend and precision. `jobs` detectors will
+/// run at once, sharing the CPUs.
 pub fn resolve(a: &EngineArgs, jobs: usize, say: &dyn Fn(&str)) -> Result<Engine> {
-    let model = blindfold_models::model_path(a.model.as_deref(), !a.offline, say)?;
-    let choice = choice(a.backend);
-    let ort_lib = match choice {
-        Choice::Rten => Err("rten was asked for".to_string()),
-        _ => blindfold_models::ort_lib_or_reason(a.ort_lib.as_deref(), !a.offline, say),
-    };
     let threads = (num_cpus() / jobs.max(1)).max(1);
-    Engine::new(&model, ort_lib, choice, threads).context("--backend")
+    Ok(blindfold_models::open_engine(&source(a), threads, say)?)
 }
 
 /// `--size-gate PX,SCORE[,PASSES[,CONFIRM]]`, or `0` for off.

@@ -25,7 +25,7 @@ use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command, ModelCommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use inputs::{Job, Kind, Placement};
-use report::{FileReport, Summary, escaped, shown};
+use report::{FileReport, Ran, Summary, escaped, shown};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -222,10 +222,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 for _ in 0..workers {
                     let tx = tx.clone();
                     let next = &next;
-                    let (photos, pool, opts, backend) = (&photos, &pool, &opts, engine.backend());
+                    let (photos, pool, opts, ran) = (&photos, &pool, &opts, Ran::of(&engine));
                     w.spawn(move || {
                         while let Some(job) = photos.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            let rep = photo_job(job, pool, opts, cli.dry_run, backend);
+                            let rep = photo_job(job, pool, opts, cli.dry_run, ran);
                             let _ = tx.send(rep);
                         }
                     });
@@ -283,10 +283,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     } else if !cli.quiet {
         report::print_skipped(&skipped, false);
         eprintln!(
-            "blindfold: {ok} of {files} files done, {failed} failed, {} skipped, {:.1} s ({})",
+            "blindfold: {ok} of {files} files done, {failed} failed, {} skipped, {:.1} s ({}, {})",
             skipped.len(),
             summary.seconds,
-            engine.backend()
+            engine.backend(),
+            engine.precision().name()
         );
     }
     Ok(if failed == 0 {
@@ -296,7 +297,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     })
 }
 
-fn photo_job(job: &Job, pool: &Pool, opts: &Options, dry_run: bool, backend: &str) -> FileReport {
+fn photo_job(job: &Job, pool: &Pool, opts: &Options, dry_run: bool, ran: Ran) -> FileReport {
     let t = Instant::now();
     let res = pool.with(|det| photo::run(job, det, opts, dry_run));
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -307,11 +308,11 @@ fn photo_job(job: &Job, pool: &Pool, opts: &Options, dry_run: bool, backend: &st
                 &job.input,
                 (!dry_run).then(|| job.output.clone()),
                 "photo",
-                backend,
+                ran,
                 total_ms,
             )
         },
-        Err(e) => FileReport::failed(&job.input, "photo", backend, total_ms, &e),
+        Err(e) => FileReport::failed(&job.input, "photo", ran, total_ms, &e),
     }
 }
 
@@ -347,9 +348,10 @@ fn model_command(cmd: &ModelCommand) -> Result<ExitCode> {
     let say = |m: &str| eprintln!("blindfold: {m}");
     match cmd {
         ModelCommand::Fetch { force } => {
-            let (m, lib) = blindfold_models::fetch_all(*force, &say)?;
-            println!("model: {}", m.display());
-            match lib {
+            let f = blindfold_models::fetch_all(*force, &say)?;
+            println!("model: {}", f.model.display());
+            println!("int8: {}", f.int8.display());
+            match f.ort_lib {
                 Some(l) => println!("onnxruntime: {}", l.display()),
                 None => println!("onnxruntime: not fetched (rten will be used)"),
             }

@@ -20,8 +20,9 @@ pub struct FileReport {
     pub error: Option<String>,
     /// `photo` or `video`.
     pub kind: &'static str,
-    /// Which inference backend ran.
-    pub backend: String,
+    /// Which backend and precision ran.
+    #[serde(flatten)]
+    pub ran: Ran,
     /// Photo details; absent for videos and failures.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub photo: Option<PhotoReport>,
@@ -38,7 +39,7 @@ impl FileReport {
     pub fn failed(
         input: &std::path::Path,
         kind: &'static str,
-        backend: &str,
+        ran: Ran,
         total_ms: f64,
         error: &anyhow::Error,
     ) -> Self {
@@ -48,7 +49,7 @@ impl FileReport {
             status: "error",
             error: Some(format!("{error:#}")),
             kind,
-            backend: backend.to_string(),
+            ran,
             photo: None,
             video: None,
             total_ms,
@@ -60,7 +61,7 @@ impl FileReport {
         input: &std::path::Path,
         output: Option<PathBuf>,
         kind: &'static str,
-        backend: &str,
+        ran: Ran,
         total_ms: f64,
     ) -> Self {
         FileReport {
@@ -69,10 +70,29 @@ impl FileReport {
             output,
             error: None,
             kind,
-            backend: backend.to_string(),
+            ran,
             photo: None,
             video: None,
             total_ms,
+        }
+    }
+}
+
+/// Which inference backend and precision ran a file.
+#[derive(Serialize, Debug, Clone, Copy)]
+pub struct Ran {
+    /// `ort`, `ort-cuda` or `rten`.
+    pub backend: &'static str,
+    /// `fp32` or `int8`.
+    pub precision: &'static str,
+}
+
+impl Ran {
+    /// What `engine` runs.
+    pub fn of(engine: &blindfold_infer::select::Engine) -> Ran {
+        Ran {
+            backend: engine.backend(),
+            precision: engine.precision().name(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::cli::{ClientSetting, ServeArgs};
 use crate::{engine, video};
-use blindfold_server::{ClientBounds, EngineSource, Limits, ServeConfig, Settings};
+use blindfold_server::{ClientBounds, Limits, ServeConfig, Settings};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -69,12 +69,7 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
         allowed_hosts: a.allowed_host.clone(),
         jobs,
         limits,
-        engine: EngineSource {
-            model: a.engine.model.clone(),
-            ort_lib: a.engine.ort_lib.clone(),
-            offline: a.engine.offline,
-            choice: engine::choice(a.engine.backend),
-        },
+        engine: engine::source(&a.engine),
         work_dir: a.work_dir.clone(),
         header_timeout: Duration::from_secs(a.header_timeout.max(1)),
         log: !a.quiet,

@@ -92,19 +92,13 @@ pub fn run(job: &Job, engine: &Engine, slot: &Slot, cli: &Cli, opts: &Options) -
     })();
     bar.finish_and_clear();
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let backend = engine.backend();
+    let ran = crate::report::Ran::of(engine);
     match res {
         Ok(rep) => FileReport {
             video: serde_json::to_value(&rep).ok(),
-            ..FileReport::done(
-                &job.input,
-                Some(job.output.clone()),
-                "video",
-                backend,
-                total_ms,
-            )
+            ..FileReport::done(&job.input, Some(job.output.clone()), "video", ran, total_ms)
         },
-        Err(e) => FileReport::failed(&job.input, "video", backend, total_ms, &e),
+        Err(e) => FileReport::failed(&job.input, "video", ran, total_ms, &e),
     }
 }
 

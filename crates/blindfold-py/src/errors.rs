@@ -107,6 +107,15 @@ pub fn select(e: blindfold_infer::select::SelectError) -> PyErr {
     }
 }
 
+/// The exception for an engine that could not be made.
+pub fn open(e: blindfold_models::OpenError) -> PyErr {
+    match e {
+        blindfold_models::OpenError::Store(e) => store(e),
+        blindfold_models::OpenError::Select(e) => select(e),
+        other => BackendError::new_err(other.to_string()),
+    }
+}
+
 /// The exception for a model-store error (find, fetch, check).
 pub fn store(e: blindfold_models::Error) -> PyErr {
     ModelError::new_err(e.to_string())

@@ -164,6 +164,16 @@ pub enum ServeError {
     Select(#[from] blindfold_infer::select::SelectError),
 }
 
+impl From<blindfold_models::OpenError> for ServeError {
+    fn from(e: blindfold_models::OpenError) -> Self {
+        match e {
+            blindfold_models::OpenError::Store(e) => ServeError::Models(e),
+            blindfold_models::OpenError::Select(e) => ServeError::Select(e),
+            other => ServeError::Config(other.to_string()),
+        }
+    }
+}
+
 impl ServeError {
     pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
         let what = what.into();

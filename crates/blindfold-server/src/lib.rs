@@ -29,12 +29,13 @@ mod run;
 mod scrub;
 mod web;
 
+pub use blindfold_models::EngineSource;
 pub use error::{AppError, ServeError};
 pub use host::Hosts;
 pub use jobs::{JobState, Jobs};
 pub use metrics::Metrics;
 pub use policy::{ClientBounds, Effective};
-pub use run::{EngineSource, ServeConfig, serve};
+pub use run::{ServeConfig, serve};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -123,6 +124,8 @@ pub struct Detectors {
     pub pool: Pool,
     /// The backend's name for reports (`ort`, `rten`).
     pub backend: String,
+    /// The precision the network runs in (`fp32`, `int8`).
+    pub precision: String,
     /// Makes video detectors; `None` when videos are off (no ffmpeg).
     pub video: Option<DetectorFactory>,
 }
@@ -245,6 +248,7 @@ async fn ready(
     Ok(axum::Json(serde_json::json!({
         "status": "ready",
         "backend": d.backend,
+        "precision": d.precision,
         "detectors": d.pool.size(),
         "videos": d.video.is_some(),
         "work_budget_megapixels": s.0.work.get().map(admit::Work::budget),
@@ -256,7 +260,11 @@ async fn metrics_text(
     axum::extract::State(s): axum::extract::State<AppState>,
 ) -> impl axum::response::IntoResponse {
     let work = s.0.work.get().map(|w| (w.in_use(), w.budget()));
-    let text = s.0.metrics.render(s.ready(), &s.0.jobs.counts(), work);
+    let engine =
+        s.0.detectors
+            .get()
+            .map(|d| (d.backend.as_str(), d.precision.as_str()));
+    let text = s.0.metrics.render(engine, &s.0.jobs.counts(), work);
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -83,7 +83,14 @@ impl Metrics {
 
     /// The text for `/metrics`. `jobs` is (state, count) for the video jobs;
     /// `work` the megapixels admitted and the work budget, once ready.
-    pub fn render(&self, ready: bool, jobs: &[(&str, usize)], work: Option<(u64, u64)>) -> String {
+    /// `engine` is the backend and precision that run, once ready.
+    pub fn render(
+        &self,
+        engine: Option<(&str, &str)>,
+        jobs: &[(&str, usize)],
+        work: Option<(u64, u64)>,
+    ) -> String {
+        let ready = engine.is_some();
         let mut s = String::new();
         let head = |s: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -194,6 +201,18 @@ impl Metrics {
             "1 when the model is loaded.",
         );
         let _ = writeln!(s, "blindfold_ready {}", u8::from(ready));
+        if let Some((backend, precision)) = engine {
+            head(
+                &mut s,
+                "blindfold_engine_info",
+                "gauge",
+                "The inference backend and the network's precision (fp32 or int8) that run.",
+            );
+            let _ = writeln!(
+                s,
+                "blindfold_engine_info{{backend=\"{backend}\",precision=\"{precision}\"}} 1"
+            );
+        }
         s
     }
 }
@@ -240,7 +259,12 @@ mod tests {
         m.faces.fetch_add(3, Ordering::Relaxed);
         m.admitted.store(5, Ordering::Relaxed);
         m.in_detection.store(2, Ordering::Relaxed);
-        let t = m.render(true, &[("running", 1)], Some((7, 76)));
+        let t = m.render(Some(("ort", "int8")), &[("running", 1)], Some((7, 76)));
+        assert!(
+            t.contains("blindfold_engine_info{backend=\"ort\",precision=\"int8\"} 1\n"),
+            "{t}"
+        );
+        assert!(!m.render(None, &[], None).contains("blindfold_engine_info"));
         assert!(
             t.contains("blindfold_http_requests_total{status=\"200\"} 2\n"),
             "{t}"

@@ -40,7 +40,7 @@ pub async fn anonymize(
     let t = Instant::now();
     let out = run(&s, &req, &headers, body, false).await?;
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let backend = backend(&s);
+    let (backend, precision) = backend(&s);
     let content_type = content_type(out.format_out);
     let compact = serde_json::json!({
         "format": out.format,
@@ -50,6 +50,7 @@ pub async fn anonymize(
         "faces": out.faces.len(),
         "metadata_removed": out.metadata_removed,
         "backend": backend,
+        "precision": precision,
         "settings": req.effective(),
     });
     let mut res = if req.json {
@@ -58,6 +59,7 @@ pub async fn anonymize(
             status: "ok",
             kind: "photo",
             backend: backend.clone(),
+            precision: precision.clone(),
             settings: req.effective(),
             photo: PhotoReport::from(&out),
             total_ms,
@@ -91,10 +93,12 @@ pub async fn detect(
     let req = Request::parse(&query(q)?, &s.shared().settings, false)?;
     let t = Instant::now();
     let out = run(&s, &req, &headers, body, true).await?;
+    let (backend, precision) = backend(&s);
     let mut res = axum::Json(Report {
         status: "ok",
         kind: "photo",
-        backend: backend(&s),
+        backend,
+        precision,
         settings: req.effective(),
         photo: PhotoReport::from(&out),
         total_ms: t.elapsed().as_secs_f64() * 1000.0,
@@ -113,6 +117,7 @@ struct Report {
     status: &'static str,
     kind: &'static str,
     backend: String,
+    precision: String,
     /// The settings the photo ran with.
     settings: Effective,
     #[serde(flatten)]
@@ -125,11 +130,14 @@ struct Report {
     image: Option<String>,
 }
 
-fn backend(s: &AppState) -> String {
+/// The backend and precision that run.
+fn backend(s: &AppState) -> (String, String) {
     s.shared()
         .detectors
         .get()
-        .map_or_else(String::new, |d| d.backend.clone())
+        .map_or_else(Default::default, |d| {
+            (d.backend.clone(), d.precision.clone())
+        })
 }
 
 fn query(q: Params) -> Result<Vec<(String, String)>, AppError> {

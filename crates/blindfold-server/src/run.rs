@@ -5,24 +5,12 @@
 
 use crate::listen::{self, ConnLimits};
 use crate::{AppState, Detectors, Jobs, Limits, ServeError, Settings, app};
-use blindfold_infer::select::{Choice, Engine, Pool, default_workers, mem_available, num_cpus};
+use blindfold_infer::select::{Pool, default_workers, mem_available, num_cpus};
+use blindfold_models::EngineSource;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Where the model and runtime come from (the CLI's engine flags).
-#[derive(Clone, Debug, Default)]
-pub struct EngineSource {
-    /// `--model`.
-    pub model: Option<PathBuf>,
-    /// `--ort-lib`.
-    pub ort_lib: Option<PathBuf>,
-    /// `--offline`: never download.
-    pub offline: bool,
-    /// `--backend`.
-    pub choice: Choice,
-}
 
 /// Everything `blindfold serve` needs.
 #[derive(Clone, Debug)]
@@ -165,9 +153,10 @@ async fn serve_async(config: ServeConfig) -> Result<(), ServeError> {
         tokio::task::spawn_blocking(move || match load(&cfg) {
             Ok(d) => {
                 eprintln!(
-                    "blindfold: ready: {} detector(s) on {}{}",
+                    "blindfold: ready: {} detector(s) on {} ({}){}",
                     d.pool.size(),
                     d.backend,
+                    d.precision,
                     if d.video.is_some() {
                         ""
                     } else {
@@ -246,19 +235,13 @@ async fn signal() {
 /// Find the model and runtime, choose the backend, make the pool.
 fn load(cfg: &ServeConfig) -> Result<Detectors, ServeError> {
     let say = |m: &str| eprintln!("blindfold: {m}");
-    let e = &cfg.engine;
-    let model = blindfold_models::model_path(e.model.as_deref(), !e.offline, &say)?;
-    let ort_lib = match e.choice {
-        Choice::Rten => Err("rten was asked for".to_string()),
-        _ => blindfold_models::ort_lib_or_reason(e.ort_lib.as_deref(), !e.offline, &say),
-    };
     let detect = &cfg.settings.detect;
     let workers = cfg
         .jobs
         .unwrap_or_else(|| default_workers(num_cpus(), mem_available(), detect.worker_memory()))
         .max(1);
     let threads = (num_cpus() / workers).max(1);
-    let engine = Engine::new(&model, ort_lib, e.choice, threads)?;
+    let engine = blindfold_models::open_engine(&cfg.engine, threads, &say)?;
     if let Some(why) = engine.fallback_reason() {
         say(&format!(
             "ONNX Runtime not used ({why}); using rten, which is slower"
@@ -266,6 +249,7 @@ fn load(cfg: &ServeConfig) -> Result<Detectors, ServeError> {
     }
     let pool = Pool::new(&engine, detect, workers)?;
     let backend = engine.backend().to_string();
+    let precision = engine.precision().name().to_string();
     let video = match blindfold_video::check_ffmpeg() {
         Ok(()) => {
             let engine = Arc::new(engine);
@@ -278,6 +262,7 @@ fn load(cfg: &ServeConfig) -> Result<Detectors, ServeError> {
     Ok(Detectors {
         pool,
         backend,
+        precision,
         video,
     })
 }

@@ -64,6 +64,7 @@ fn fixture_of(
     state.set_detectors(Detectors {
         pool: Pool::from_detectors(dets),
         backend: "scripted".into(),
+        precision: "fp32".into(),
         video,
     });
     Fixture { state, _dir: dir }
@@ -520,6 +521,13 @@ async fn health_ready_and_not_ready() {
     let (st, _, body) = send(&f, get("/readyz")).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(json(&body)["backend"], "scripted");
+    assert_eq!(json(&body)["precision"], "fp32");
+    let (_, _, m) = send(&f, get("/metrics")).await;
+    let m = String::from_utf8(m).unwrap();
+    assert!(
+        m.contains("blindfold_engine_info{backend=\"scripted\",precision=\"fp32\"} 1"),
+        "{m}"
+    );
 }
 
 #[tokio::test]

@@ -1,8 +1,11 @@
 //! Golden outputs: the faces the CLI reports (`--json --dry-run`, default
-//! settings, real model) on fixed synthetic scenes, against
-//! `tests/golden/*.expected.json`. Boxes are compared by IoU with a tolerance
-//! and scores within a margin, so ONNX Runtime and rten both pass; a change
-//! of detection behaviour shows up as a failing test and a reviewable diff.
+//! settings, real model) on fixed synthetic scenes, in each precision:
+//! `tests/golden/NAME.expected.json` for fp32 (ONNX Runtime or rten) and
+//! `NAME.int8.expected.json` for int8 (ONNX Runtime only; its scores differ
+//! from fp32's by up to about 0.04, more than the margin). Boxes are
+//! compared by IoU with a tolerance and scores within a margin, so ONNX
+//! Runtime and rten both pass; a change of detection behaviour shows up as a
+//! failing test and a reviewable diff.
 //!
 //! Re-baseline after an intended change:
 //! `BLINDFOLD_UPDATE_GOLDEN=1 cargo test -p blindfold-cli --test it golden`.
@@ -20,6 +23,18 @@ fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(format!("{name}.expected.json"))
+}
+
+/// Run the CLI on `img` in fp32, and in int8 where ONNX Runtime is at hand,
+/// against the golden file of each.
+fn check(name: &str, img: &image::RgbImage) {
+    check_in(name, img, &["--precision", "fp32"]);
+    let _ = model_path();
+    if let Some(lib) = ort_lib() {
+        let lib = lib.to_string_lossy().to_string();
+        let args = ["--precision", "int8", "--ort-lib", lib.as_str()];
+        check_in(&format!("{name}.int8"), img, &args);
+    }
 }
 
 /// The faces of a `--json` report as `[x0, y0, x1, y1, score]`, rounded to
@@ -53,14 +68,18 @@ fn iou(a: &[f64; 5], b: &[f64; 5]) -> f32 {
     (inter / (area(a) + area(b) - inter)) as f32
 }
 
-/// Run the CLI on `img` (as PNG) and compare with the golden file `name`.
-fn check(name: &str, img: &image::RgbImage) {
+/// Run the CLI with `args` on `img` (as PNG) and compare with the golden
+/// file `name`.
+fn check_in(name: &str, img: &image::RgbImage, args: &[&str]) {
     let dir = tempdir();
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
     let input = put(dir.path(), &format!("{name}.png"), &png);
-    let out = run(blindfold().args(["--json", "--dry-run", "-q"]).arg(&input));
+    let out = run(blindfold()
+        .args(["--json", "--dry-run", "-q"])
+        .args(args)
+        .arg(&input));
     assert!(out.status.success(), "{}", text(&out));
     let got = faces_of(&json_lines(&out)[0]);
     let path = golden_path(name);

@@ -263,6 +263,54 @@ fn ort_cuda_without_a_gpu_build_fails_clearly_and_writes_nothing() {
     assert!(!dir.path().join("out/p.jpg").exists(), "{}", text(&out));
 }
 
+#[test]
+fn precision_is_chosen_reported_and_int8_never_turns_into_fp32() {
+    let _ = model_path();
+    let Some(lib) = ort_lib() else { return };
+    let dir = tempdir();
+    let mut img = canvas(256, 192);
+    paste_face(&mut img, 64.0, 96.0, 40.0);
+    let input = put(dir.path(), "in/p.jpg", &jpeg(&img));
+    let report = |cpu_int8: Option<&str>, args: &[&str]| {
+        let mut cmd = blindfold();
+        cmd.args(["--json", "--dry-run", "--ort-lib"])
+            .arg(&lib)
+            .args(args)
+            .arg(&input);
+        if let Some(v) = cpu_int8 {
+            cmd.env("BLINDFOLD_CPU_INT8", v);
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", text(&out));
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let rep: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(rep["backend"], "ort", "{rep}");
+        assert_eq!(rep["faces"].as_array().unwrap().len(), 1, "{rep}");
+        rep["precision"].as_str().unwrap().to_string()
+    };
+    // auto: int8 on a CPU with VNNI, fp32 on one without (simulated).
+    assert_eq!(report(Some("1"), &[]), "int8");
+    assert_eq!(report(Some("0"), &[]), "fp32");
+    assert_eq!(report(Some("0"), &["--precision", "int8"]), "int8");
+    assert_eq!(report(Some("1"), &["--precision", "fp32"]), "fp32");
+    // int8 where it cannot run: an error, nothing written.
+    let out = run(blindfold()
+        .args(["--backend", "rten", "--precision", "int8", "-o"])
+        .arg(dir.path().join("out"))
+        .arg(&input));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("int8"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("out/p.jpg").exists(), "{}", text(&out));
+}
+
 /// Mean difference per channel between two images of one size, away from
 /// the reported masks (16 px margin).
 fn diff_outside_masks(a: &image::RgbImage, b: &image::RgbImage, rep: &serde_json::Value) -> f64 {

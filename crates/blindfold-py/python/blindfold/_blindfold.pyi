@@ -10,6 +10,7 @@ import numpy.typing as npt
 __version__: str
 
 Backend = Literal["auto", "ort", "ort-cuda", "rten"]
+Precision = Literal["auto", "fp32", "int8"]
 Mode = Literal["noise", "solid", "blur", "pixelate"]
 Shape = Literal["ellipse", "rect"]
 Frame = npt.NDArray[np.uint8]
@@ -58,7 +59,7 @@ class Result:
     @property
     def report(self) -> Dict[str, Any]:
         """The report the CLI prints for the photo with --json: status, kind, backend,
-        format, width, height, orientation, faces (box, score, mask; frame and source in
+        precision, format, width, height, orientation, faces (box, score, mask; frame and source in
         animations and multi-page files), metadata_removed, metadata_kept, frames,
         frames_dropped, playback (animations), jpeg ("lossless" or "reencoded", for a JPEG)
         and jpeg_reason, timings, total_ms."""
@@ -85,12 +86,16 @@ class Anonymizer:
         max_pixels: int = 100_000_000,
         first_frame: bool = False,
         reencode: bool = False,
+        precision: Precision = "auto",
     ) -> None:
         """Load the model (`model`, else $BLINDFOLD_MODEL, else the CLI's cache, fetched on
         first use unless `offline`) and make `jobs` detectors (default: one per CPU that
         memory allows), each on `threads` threads (default: CPUs / jobs; set 1 per actor
         when several processes share a machine). `backend="ort-cuda"` needs a GPU build of ONNX Runtime
         (`ort_lib` or $BLINDFOLD_ORT_LIB) and raises BackendError without one.
+        `precision="auto"` runs the int8 network with ONNX Runtime on a CPU with AVX-512 VNNI
+        or AVX-VNNI (about 1.5x faster, measured to leak no more faces) and fp32 elsewhere;
+        "fp32" always fp32; "int8" raises BackendError where int8 cannot run.
         Every frame of an animated GIF, PNG or WebP and every page of a TIFF is anonymised
         and written; `first_frame=True` keeps only the first (the report's frames_dropped
         counts the rest). A JPEG comes out edited in the DCT domain (every block no mask
@@ -99,6 +104,12 @@ class Anonymizer:
     @property
     def backend(self) -> str:
         """The backend that runs: "ort", "ort-cuda" or "rten"."""
+    @property
+    def precision(self) -> str:
+        """The precision the network runs in: "fp32" or "int8"."""
+    @property
+    def precision_reason(self) -> str:
+        """Why `precision` was chosen (e.g. "the CPU has AVX-512 VNNI")."""
     @property
     def fallback_reason(self) -> Optional[str]:
         """Why ONNX Runtime is not used, when backend="auto" fell back to rten."""
