@@ -27,6 +27,16 @@ DEFACE_GROW = 0.3  # mask scale 1.3
 CURVE = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
 
 
+def precision_of(path: str) -> str:
+    """The precision the first file of a blindfold --json run ran in."""
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            if "precision" in rec:
+                return rec["precision"]
+    return "precision not reported"
+
+
 def parse_time(path: str) -> dict:
     txt = open(path).read()
     m = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", txt)
@@ -148,21 +158,31 @@ def main():
     for name, label, curve_file in (
         ("bf_default", "blindfold (default)", "bf_curve"),
         ("bf_fast", "blindfold --fast", "bf_fast_curve"),
+        ("bf_default_fp32", "blindfold (default)", None),
+        ("bf_fast_fp32", "blindfold --fast", None),
     ):
-        preds, masks, failed = read_blindfold(os.path.join(work, f"{name}.jsonl"), images)
+        path = os.path.join(work, f"{name}.jsonl")
+        if not os.path.exists(path):
+            continue
+        label = f"{label}, {precision_of(path)}"
+        preds, masks, failed = read_blindfold(path, images)
         missing = [g.relpath for g in gt if g.relpath not in preds]
         if failed or missing:
             print(f"WARNING {label}: {len(failed)} failed, {len(missing)} missing: "
                   f"{(failed or missing)[:3]}", file=sys.stderr)
         r = ev.evaluate_privacy(masks, gt)
         r["op_ap_hard"] = ev.evaluate_ap(preds, gt)["hard"]
-        cp, cm, _ = read_blindfold(os.path.join(work, f"{curve_file}.jsonl"), images)
-        r.update({f"ap_{k}": v for k, v in ev.evaluate_ap(cp, gt).items()})
+        if curve_file is None:
+            # Timed for speed only: no threshold-0.05 run, so no AP or curve.
+            r.update({f"ap_{k}": float("nan") for k in ("easy", "medium", "hard")})
+        else:
+            cp, cm, _ = read_blindfold(os.path.join(work, f"{curve_file}.jsonl"), images)
+            r.update({f"ap_{k}": v for k, v in ev.evaluate_ap(cp, gt).items()})
+            curves[label] = ev.curve(cm, gt, CURVE)
         t = parse_time(os.path.join(work, f"{name}.time"))
         r.update(t)
         r["ips"] = n / t["wall"]
         rows.append((label, r))
-        curves[label] = ev.curve(cm, gt, CURVE)
         nf = os.path.join(work, f"{name.replace('bf_default', 'bf')}_nofaces.jsonl")
         if os.path.exists(nf):
             _, m, _ = read_blindfold(nf, os.path.join(nf_dir, "images"))

@@ -11,7 +11,9 @@
 #        e.g. BF_ARGS="--threshold 0.15 --scales 1.25 --tile 2048 --overview 2048"),
 #      LIMIT (only the first N images of the list: a quick smoke test),
 #      NOFACES (folder of photos without people whose masks are counted,
-#        default ../shared/data/exif; skipped when missing).
+#        default ../shared/data/exif; skipped when missing),
+#      FP32 (default 1: also time the default and --fast rows with
+#        --precision fp32, for the int8 speed-up in the same run; 0 skips).
 # Needs: python3 (venv made in bench/.venv), /usr/bin/time, network to PyPI
 # on the first run. About 10-15 minutes on a 2-core machine.
 set -euo pipefail
@@ -100,6 +102,15 @@ timed bf_default "${bf[@]}" "${bf_args[@]}" --json -o "$work/bf_default" "$data/
 
 log "blindfold --fast (writes outputs, --json)"
 timed bf_fast "${bf[@]}" --fast "${bf_fast_args[@]}" --json -o "$work/bf_fast" "$data/images" > "$work/bf_fast.jsonl"
+
+if [ "${FP32:-1}" = 1 ]; then
+  log "blindfold default, --precision fp32 (writes outputs, --json)"
+  timed bf_default_fp32 "${bf[@]}" "${bf_args[@]}" --precision fp32 --json -o "$work/bf_default_fp32" \
+    "$data/images" > "$work/bf_default_fp32.jsonl"
+  log "blindfold --fast, --precision fp32 (writes outputs, --json)"
+  timed bf_fast_fp32 "${bf[@]}" --fast "${bf_fast_args[@]}" --precision fp32 --json \
+    -o "$work/bf_fast_fp32" "$data/images" > "$work/bf_fast_fp32.jsonl"
+fi
 
 log "blindfold default at --threshold 0.05, dry run (for AP and the curve)"
 "${bf[@]}" "${bf_curve_args[@]}" --threshold 0.05 --json --dry-run "$data/images" > "$work/bf_curve.jsonl"

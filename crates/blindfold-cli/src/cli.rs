@@ -162,6 +162,12 @@ pub struct DetectArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub flip: Option<bool>,
 
+    /// Also run the passes over the shrunk image (quarter and half size, the
+    /// overviews of large photos) on its mirror: cheap, and where large
+    /// faces are found.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub flip_shrunk: Option<bool>,
+
     /// How duplicate boxes are merged.
     #[arg(long, value_enum)]
     pub fusion: Option<FusionArg>,

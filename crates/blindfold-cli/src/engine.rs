@@ -53,6 +53,9 @@ pub fn detect_config(a: &DetectArgs) -> Result<DetectConfig> {
     if let Some(f) = a.flip {
         c.flip = f;
     }
+    if let Some(f) = a.flip_shrunk {
+        c.flip_shrunk = f;
+    }
     if let Some(f) = a.fusion {
         c.fusion = f.into();
     }

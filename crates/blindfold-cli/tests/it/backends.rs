@@ -273,4 +273,20 @@ fn timing() {
         .unwrap()
         .with_threads(2);
     eprintln!("rten (2 threads): {:.1} ms", time(&mut rten, &input));
+    // The int8 graph on each backend: does int8 pay on rten too?
+    let int8 = blindfold_infer::onnx::quantize::quantize_centerface(&model()).unwrap();
+    if let Some(lib) = ort_lib() {
+        let mut ort = OrtBackend::new(&int8, CENTERFACE, &lib, 2).unwrap();
+        eprintln!("ort int8 (2 threads): {:.1} ms", time(&mut ort, &input));
+    }
+    match RtenBackend::new(int8, CENTERFACE) {
+        Ok(r) => {
+            let mut r = r.with_threads(2);
+            match r.run(&input) {
+                Ok(_) => eprintln!("rten int8 (2 threads): {:.1} ms", time(&mut r, &input)),
+                Err(e) => eprintln!("rten int8 cannot run: {e}"),
+            }
+        }
+        Err(e) => eprintln!("rten int8 cannot load: {e}"),
+    }
 }

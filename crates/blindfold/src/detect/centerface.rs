@@ -51,6 +51,8 @@ struct Pass {
     gated: bool,
     /// Boxes shorter than this (original-image pixels) are dropped.
     min_h: f32,
+    /// Its tiles also run mirrored.
+    mirror: bool,
 }
 
 impl Pass {
@@ -65,6 +67,7 @@ impl Pass {
             slack,
             gated: false,
             min_h: 0.0,
+            mirror: false,
         }
     }
 
@@ -91,8 +94,8 @@ impl Pass {
 type Group = ((usize, usize), Vec<Job>);
 
 /// The jobs for the tiles that `keep` accepts, grouped by input size in the
-/// order of first use; mirrored jobs follow their tile when `flip`.
-fn group_jobs(passes: &[Pass], flip: bool, keep: impl Fn(&Pass, &Tile) -> bool) -> Vec<Group> {
+/// order of first use; mirrored jobs follow their tile in passes that mirror.
+fn group_jobs(passes: &[Pass], keep: impl Fn(&Pass, &Tile) -> bool) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (pi, pass) in passes.iter().enumerate() {
         for (ti, t) in pass.tiles.iter().enumerate() {
@@ -116,7 +119,7 @@ fn group_jobs(passes: &[Pass], flip: bool, keep: impl Fn(&Pass, &Tile) -> bool) 
                 flipped: false,
             };
             groups[at].1.push(job);
-            if flip {
+            if pass.mirror {
                 groups[at].1.push(Job {
                     flipped: true,
                     ..job
@@ -240,6 +243,9 @@ impl<B: Backend> CenterFace<B> {
             for p in &mut passes {
                 p.gated = false;
             }
+        }
+        for p in &mut passes {
+            p.mirror = c.flip || (c.flip_shrunk && p.sx.max(p.sy) < 1.0);
         }
         passes
     }
@@ -376,14 +382,13 @@ impl<B: Backend> Adapter for CenterFace<B> {
         }
         let passes = self.plan(w, h);
         let gating = passes.iter().any(|p| p.gated);
-        let flip = self.config.flip;
         let mut dets = Vec::new();
-        let first = group_jobs(&passes, flip, |p, _| !p.gated);
+        let first = group_jobs(&passes, |p, _| !p.gated);
         self.evidence.clear();
         self.run_groups(image, &passes, &first, gating, &mut dets)?;
         if gating {
             let ev = &self.evidence;
-            let second = group_jobs(&passes, flip, |p, t| p.gated && ev.any_in(p.reach(t)));
+            let second = group_jobs(&passes, |p, t| p.gated && ev.any_in(p.reach(t)));
             self.run_groups(image, &passes, &second, false, &mut dets)?;
         }
         Ok(dets
@@ -589,6 +594,28 @@ mod tests {
                 assert_eq!(d.backend().calls.len(), if batch == 1 { 2 } else { 1 });
             }
         }
+    }
+
+    #[test]
+    fn flip_shrunk_mirrors_only_the_shrunk_passes() {
+        let faces = [(100, 60, 40), (230, 150, 32)];
+        let img = scene(301, 199, &faces);
+        let config = DetectConfig {
+            scales: vec![0.5, 1.0],
+            flip_shrunk: true,
+            batch: 1,
+            ..base()
+        };
+        let mut d = detector(Mode::Faces, config);
+        let dets = d.detect(&img).unwrap();
+        assert_one_each(&dets, &faces, 0.85);
+        // The half-size pass twice (plain, mirrored), the native pass once.
+        let mut shapes = d.backend().calls.clone();
+        shapes.sort();
+        assert_eq!(
+            shapes,
+            vec![[1, 3, 128, 160], [1, 3, 128, 160], [1, 3, 224, 320]]
+        );
     }
 
     #[test]

@@ -356,6 +356,11 @@ pub struct DetectConfig {
     pub weak_picture: WeakPicture,
     /// Also run each pass on the mirrored image (in the same batch) and merge.
     pub flip: bool,
+    /// Also run the passes over the shrunk image (scale under 1, and the
+    /// overviews of large images) on its mirror: cheap next to the native
+    /// pass, and where large faces are found. Implied by `flip`.
+    #[serde(default)]
+    pub flip_shrunk: bool,
     /// Images (tiles, mirrored tiles) per network call, at most; fewer when
     /// they would exceed `centerface::BATCH_PIXELS` (large tiles run alone).
     pub batch: usize,
@@ -380,6 +385,7 @@ impl Default for DetectConfig {
             size_gate: SizeGate::RECOMMENDED,
             weak_picture: WeakPicture::RECOMMENDED,
             flip: false,
+            flip_shrunk: false,
             batch: 4,
         }
     }
