@@ -21,6 +21,9 @@ pub(super) mod walk;
 use scan::scan;
 use walk::{FrameHeader, segments};
 
+/// Codes of up to this many bits are decoded by one table lookup.
+const LOOKUP_BITS: u32 = 9;
+
 /// A Huffman table in canonical form.
 pub(super) struct Huff {
     /// Largest code of each length (index 1..=16), -1 when none.
@@ -28,6 +31,10 @@ pub(super) struct Huff {
     /// Offset from a code to its symbol index, per length.
     valoff: [i32; 17],
     vals: Vec<u8>,
+    /// By the next [`LOOKUP_BITS`] bits: `length << 8 | symbol` of the code
+    /// they start with, or 0 when that code is longer (or not in the
+    /// table): then the lengths are walked one by one.
+    lookup: Vec<u16>,
 }
 
 impl Huff {
@@ -36,6 +43,7 @@ impl Huff {
             maxcode: [-1; 18],
             valoff: [0; 17],
             vals: vals.to_vec(),
+            lookup: Vec::new(),
         };
         let (mut code, mut k) = (0i32, 0i32);
         for l in 1..=16 {
@@ -52,6 +60,23 @@ impl Huff {
             code <<= 1;
         }
         h.maxcode[17] = i32::MAX;
+        h.lookup = vec![0; 1 << LOOKUP_BITS];
+        for l in 1..=LOOKUP_BITS as usize {
+            let n = i32::from(counts[l - 1]);
+            for code in h.maxcode[l] - n + 1..=h.maxcode[l] {
+                let Some(&val) = usize::try_from(code + h.valoff[l])
+                    .ok()
+                    .and_then(|i| h.vals.get(i))
+                else {
+                    continue;
+                };
+                let free = LOOKUP_BITS as usize - l;
+                let first = (code as usize) << free;
+                for e in &mut h.lookup[first..first + (1 << free)] {
+                    *e = (l as u16) << 8 | u16::from(val);
+                }
+            }
+        }
         Ok(h)
     }
 }
@@ -121,6 +146,16 @@ impl<'a> Bits<'a> {
     pub(super) fn decode(&mut self, h: &Huff) -> Result<u8, String> {
         if self.n < 16 {
             self.fill();
+        }
+        let hit = h.lookup[(self.buf >> (64 - LOOKUP_BITS)) as usize];
+        if hit != 0 {
+            let l = u32::from(hit >> 8);
+            if l > self.n {
+                return Err(PREMATURE.into());
+            }
+            self.buf <<= l;
+            self.n -= l;
+            return Ok(hit as u8);
         }
         let peek = (self.buf >> 48) as i32;
         let mut l = 1;
@@ -295,4 +330,61 @@ pub(super) fn parse_dht(
         seg = &seg[17 + total..];
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookup table decodes exactly as walking the lengths does:
+    /// symbols, bits used, and errors (a code not in the table, a code cut
+    /// short by a marker), on random tables and random bits.
+    #[test]
+    fn lookup_decodes_as_the_length_walk() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200 {
+            // Random code counts per length, kept within a valid prefix code.
+            let mut counts = [0u8; 16];
+            let mut room = 1i64;
+            for (i, c) in counts.iter_mut().enumerate() {
+                room *= 2;
+                let n = (next() % 4) as i64 * if i < 3 { 1 } else { 2 };
+                let n = n.min(room - 1).max(0);
+                *c = n as u8;
+                room -= n;
+            }
+            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+            if total == 0 {
+                continue;
+            }
+            // Sometimes fewer symbols than codes: those codes are errors.
+            let short = next() % 4 == 0;
+            let vals: Vec<u8> = (0..total - usize::from(short))
+                .map(|_| next() as u8)
+                .collect();
+            let fast = Huff::parse(&counts, &vals).unwrap();
+            let mut slow = Huff::parse(&counts, &vals).unwrap();
+            slow.lookup = vec![0; 1 << LOOKUP_BITS];
+            let data: Vec<u8> = (0..64)
+                .map(|_| next() as u8)
+                .map(|b| if b == 0xFF { 0xFE } else { b })
+                .chain([0xFF, 0xD9])
+                .collect();
+            let (mut a, mut b) = (Bits::new(&data, 0), Bits::new(&data, 0));
+            loop {
+                let (x, y) = (a.decode(&fast), b.decode(&slow));
+                assert_eq!(x, y, "counts {counts:?}");
+                assert_eq!((a.pos, a.n, a.buf), (b.pos, b.n, b.buf));
+                if x.is_err() {
+                    break;
+                }
+            }
+        }
+    }
 }
