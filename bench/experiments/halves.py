@@ -21,12 +21,21 @@ def half(g) -> int:
     return int(g.relpath.split("--", 1)[0]) % 2
 
 
-def main():
+def dev_parts():
+    """The dev set (``$DATA``, default ../shared/data/widerface-dev): its images
+    folder and ``[("all", gt), ("even", ...), ("odd", ...)]``, the ground truth
+    with face sizes, whole and by half."""
     root = os.environ.get("DATA", os.path.join(bench, "../../shared/data/widerface-dev"))
     images = os.path.join(root, "images")
     gt = ev.load_gt(root)
     ev.fill_sizes(gt, images)
-    halves = [[g for g in gt if half(g) == h] for h in (0, 1)]
+    halves = [("even", [g for g in gt if half(g) == 0]), ("odd", [g for g in gt if half(g) == 1])]
+    return images, [("all", gt)] + halves
+
+
+def main():
+    images, parts = dev_parts()
+    halves = [part for _, part in parts[1:]]
     print(f"photos per half: {len(halves[0])} / {len(halves[1])}")
     print("| run | half | < 32 | 32-64 | 64-128 | >= 128 | all | >= 32 | collateral |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -22,15 +22,12 @@ sys.path.insert(0, bench)
 sys.path.insert(0, os.path.join(bench, "experiments"))
 import eval_widerface as ev  # noqa: E402
 import report  # noqa: E402
-from halves import half  # noqa: E402
+from halves import dev_parts  # noqa: E402
 
 
 def main() -> None:
-    root = os.environ.get("DATA", os.path.join(bench, "../../shared/data/widerface-dev"))
-    images = os.path.join(root, "images")
-    gt = ev.load_gt(root)
-    ev.fill_sizes(gt, images)
-    parts = [("all", gt)] + [(name, [g for g in gt if half(g) == h]) for h, name in enumerate(("even", "odd"))]
+    images, parts = dev_parts()
+    gt = parts[0][1]
     print(f"photos: all {len(gt)}, even {len(parts[1][1])}, odd {len(parts[2][1])}")
     print("| run | photos | AP easy | AP medium | AP hard | detections |")
     print("|---|---|---|---|---|---|")

@@ -113,26 +113,39 @@ fn detect(backend: impl Backend, img: &RgbImage) -> Vec<Detection> {
     det.detect(img).expect("detection runs")
 }
 
+/// Panic unless `dets` (from `name`) has a box on each of `faces`.
+fn assert_finds(name: &str, dets: &[Detection], faces: &[[f32; 4]]) {
+    for f in faces {
+        let face = BBox::new(f[0], f[1], f[2], f[3]);
+        assert!(
+            dets.iter().any(|d| d.bbox.iou(&face) >= 0.5),
+            "{name} missed the face at {f:?}: {dets:?}"
+        );
+    }
+}
+
+/// For each box of `a`, the box of `b` that overlaps it most, with their IoU.
+fn matches<'a>(a: &'a [Detection], b: &'a [Detection]) -> Vec<(&'a Detection, &'a Detection, f32)> {
+    a.iter()
+        .map(|d| {
+            let best = b
+                .iter()
+                .max_by(|x, y| x.bbox.iou(&d.bbox).total_cmp(&y.bbox.iou(&d.bbox)))
+                .expect("a box to match");
+            (d, best, best.bbox.iou(&d.bbox))
+        })
+        .collect()
+}
+
 #[test]
 fn both_backends_find_the_same_faces() {
     let Some(ort) = ort(2) else { return };
     let (img, faces) = scene();
     let a = detect(ort, &img);
     let b = detect(rten(), &img);
-    for f in faces {
-        let face = BBox::new(f[0], f[1], f[2], f[3]);
-        assert!(
-            a.iter().any(|d| d.bbox.iou(&face) >= 0.5),
-            "ORT missed the face at {f:?}: {a:?}"
-        );
-    }
+    assert_finds("ORT", &a, &faces);
     assert_eq!(a.len(), b.len(), "ORT {a:?}\nrten {b:?}");
-    for d in &a {
-        let best = b
-            .iter()
-            .max_by(|x, y| x.bbox.iou(&d.bbox).total_cmp(&y.bbox.iou(&d.bbox)))
-            .unwrap();
-        let iou = best.bbox.iou(&d.bbox);
+    for (d, best, iou) in matches(&a, &b) {
         assert!(iou >= 0.9, "ORT {d:?} best rten match {best:?} (IoU {iou})");
         assert!(
             (best.score - d.score).abs() <= 0.02,
@@ -163,22 +176,11 @@ fn int8_graph_is_pinned_and_finds_the_faces_fp32_finds() {
     for (img, faces) in [(&img, &faces[..3]), (&portrait, &faces[3..])] {
         let a = detect(backend(&model()), img);
         let b = detect(backend(&int8), img);
-        for f in faces {
-            let face = BBox::new(f[0], f[1], f[2], f[3]);
-            for (name, dets) in [("fp32", &a), ("int8", &b)] {
-                assert!(
-                    dets.iter().any(|d| d.bbox.iou(&face) >= 0.5),
-                    "{name} missed the face at {f:?}: {dets:?}"
-                );
-            }
-        }
+        assert_finds("fp32", &a, faces);
+        assert_finds("int8", &b, faces);
         assert_eq!(a.len(), b.len(), "fp32 {a:?}\nint8 {b:?}");
-        for d in &a {
-            let best = b
-                .iter()
-                .max_by(|x, y| x.bbox.iou(&d.bbox).total_cmp(&y.bbox.iou(&d.bbox)))
-                .unwrap();
-            worst_iou = worst_iou.min(best.bbox.iou(&d.bbox));
+        for (d, best, iou) in matches(&a, &b) {
+            worst_iou = worst_iou.min(iou);
             worst_score = worst_score.max((best.score - d.score).abs());
         }
     }
