@@ -120,32 +120,36 @@ fn detect_cpu_int8() -> Option<&'static str> {
 /// Which precision runs, and why: from what was asked, the backend that
 /// runs (`"ort"`, `"ort-cuda"`, `"rten"`), the CPU's int8 instructions
 /// ([`cpu_int8`]) and whether the int8 graph is at hand (`Err` says why
-/// not). `Err` when int8 was asked for and cannot run.
+/// not; it is not looked at where the backend or, for `auto`, the CPU
+/// already rules int8 out). `Err` when int8 was asked for and cannot run.
 pub fn choose_precision(
     asked: PrecisionChoice,
     backend: &str,
     cpu: Option<&str>,
     int8: Result<(), &str>,
 ) -> Result<(Precision, String), String> {
-    let cannot = match backend {
-        "ort" => int8.err().map(str::to_string),
+    let backend_cannot = match backend {
+        "ort" => None,
         "ort-cuda" => Some("int8 is for the CPU; CUDA runs fp32".to_string()),
         _ => Some(format!(
             "int8 runs on ONNX Runtime only; {backend} runs fp32"
         )),
     };
-    match (asked, cannot, cpu) {
-        (PrecisionChoice::Fp32, _, _) => Ok((Precision::Fp32, "asked for".into())),
-        (PrecisionChoice::Int8, Some(why), _) => Err(why),
-        (PrecisionChoice::Int8, None, _) => Ok((Precision::Int8, "asked for".into())),
-        (PrecisionChoice::Auto, Some(why), _) => Ok((Precision::Fp32, why)),
-        (PrecisionChoice::Auto, None, Some(cpu)) => {
-            Ok((Precision::Int8, format!("the CPU has {cpu}")))
-        }
-        (PrecisionChoice::Auto, None, None) => Ok((
-            Precision::Fp32,
-            "the CPU has no AVX-512 VNNI or AVX-VNNI, where int8 is not measured to pay".into(),
-        )),
+    let fp32 = |why: String| Ok((Precision::Fp32, why));
+    match asked {
+        PrecisionChoice::Fp32 => fp32("asked for".into()),
+        PrecisionChoice::Int8 => match backend_cannot.or(int8.err().map(str::to_string)) {
+            Some(why) => Err(why),
+            None => Ok((Precision::Int8, "asked for".into())),
+        },
+        PrecisionChoice::Auto => match (backend_cannot, cpu, int8) {
+            (Some(why), ..) => fp32(why),
+            (None, None, _) => fp32(
+                "the CPU has no AVX-512 VNNI or AVX-VNNI, where int8 is not measured to pay".into(),
+            ),
+            (None, Some(_), Err(why)) => fp32(why.to_string()),
+            (None, Some(cpu), Ok(())) => Ok((Precision::Int8, format!("the CPU has {cpu}"))),
+        },
     }
 }
 
@@ -230,18 +234,20 @@ impl Engine {
             #[cfg(feature = "ort")]
             spare: Mutex::new(None),
         };
+        let cpu = cpu_int8();
         if choice == Choice::Rten {
-            return engine.set_precision(precision, Err(""))?.check_rten();
+            return engine.set_precision(precision, cpu, Err(""))?.check_rten();
         }
-        // The int8 graph, when ONNX Runtime on the CPU may run it.
-        let int8 = match (choice, precision, cpu_int8()) {
+        // The int8 graph, when ONNX Runtime on the CPU may run it (`Err("")`:
+        // not looked for, as `choose_precision` will not need it).
+        let int8 = match (choice, precision, cpu) {
             (Choice::OrtCuda, ..) | (_, PrecisionChoice::Fp32, _) => Err(String::new()),
             (_, PrecisionChoice::Auto, None) => Err(String::new()),
             _ => int8_model(),
         };
         let lib = match ort_lib {
             Ok(lib) => lib,
-            Err(e) => return engine.no_ort(e, choice, precision),
+            Err(e) => return engine.no_ort(e, choice, precision, cpu),
         };
         // Probe ONNX Runtime with the graph that will run: int8 when at hand
         // (fp32 after all if ORT refuses it and int8 was not insisted on).
@@ -261,12 +267,12 @@ impl Engine {
         if int8.is_err()
             && let Err(e) = engine.probe_ort(&lib, model)
         {
-            return engine.no_ort(e, choice, precision);
+            return engine.no_ort(e, choice, precision, cpu);
         }
         engine.ort_lib = Some(lib);
         engine.backend = if engine.cuda { "ort-cuda" } else { "ort" };
-        let mut engine =
-            engine.set_precision(precision, int8.as_ref().map(|_| ()).map_err(String::as_str))?;
+        let found = int8.as_ref().map(|_| ()).map_err(String::as_str);
+        let mut engine = engine.set_precision(precision, cpu, found)?;
         if let (Precision::Int8, Ok(path)) = (engine.precision, int8) {
             engine.model = path;
         }
@@ -280,6 +286,7 @@ impl Engine {
         why: String,
         choice: Choice,
         precision: PrecisionChoice,
+        cpu: Option<&str>,
     ) -> Result<Engine, SelectError> {
         if matches!(choice, Choice::Ort | Choice::OrtCuda) {
             return Err(SelectError::Ort(why));
@@ -290,16 +297,17 @@ impl Engine {
             )));
         }
         self.fallback_reason = Some(why);
-        self.set_precision(precision, Err(""))?.check_rten()
+        self.set_precision(precision, cpu, Err(""))?.check_rten()
     }
 
     fn set_precision(
         mut self,
         asked: PrecisionChoice,
+        cpu: Option<&str>,
         int8: Result<(), &str>,
     ) -> Result<Engine, SelectError> {
-        let (precision, why) = choose_precision(asked, self.backend, cpu_int8(), int8)
-            .map_err(SelectError::Precision)?;
+        let (precision, why) =
+            choose_precision(asked, self.backend, cpu, int8).map_err(SelectError::Precision)?;
         self.precision = precision;
         self.precision_reason = why;
         Ok(self)
@@ -695,9 +703,13 @@ mod tests {
             choose(Auto, "ort", vnni, Ok(())).unwrap().0,
             Precision::Int8
         );
-        let (p, why) = choose(Auto, "ort", None, Ok(())).unwrap();
-        assert_eq!(p, Precision::Fp32);
-        assert!(why.contains("no AVX-512 VNNI"), "{why}");
+        // Without VNNI the engine does not look for the graph (`Err("")`):
+        // the reason is still the CPU's.
+        for int8 in [Ok(()), Err("")] {
+            let (p, why) = choose(Auto, "ort", None, int8).unwrap();
+            assert_eq!(p, Precision::Fp32);
+            assert!(why.contains("no AVX-512 VNNI"), "{why}");
+        }
         // Asked for, int8 runs on any CPU (the instructions only make it fast).
         assert_eq!(
             choose(Int8, "ort", None, Ok(())).unwrap().0,

@@ -29,7 +29,6 @@ fn golden_path(name: &str) -> PathBuf {
 /// against the golden file of each.
 fn check(name: &str, img: &image::RgbImage) {
     check_in(name, img, &["--precision", "fp32"]);
-    let _ = model_path();
     if let Some(lib) = ort_lib() {
         let lib = lib.to_string_lossy().to_string();
         let args = ["--precision", "int8", "--ort-lib", lib.as_str()];
