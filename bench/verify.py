@@ -16,7 +16,8 @@
 
 Usage: python bench/verify.py [EVERY]   (default 21: 24 photos)
 Env: DATA (default ../shared/data/widerface-dev), BLINDFOLD (default
-target/release/blindfold). Writes bench/out/verify/. Needs numpy, pillow,
+target/release/blindfold), VERIFY_ARGS (extra arguments for verify only, e.g.
+"--precision fp32"; the anonymiser keeps its defaults). Writes bench/out/verify/. Needs numpy, pillow,
 scipy (bench/.venv from bench/run.sh has them).
 """
 import json
@@ -36,6 +37,7 @@ import eval_widerface as ev  # noqa: E402
 DATA = os.environ.get("DATA", os.path.join(repo, "../shared/data/widerface-dev"))
 BIN = os.environ.get("BLINDFOLD", os.path.join(repo, "target/release/blindfold"))
 OUT = os.path.join(here, "out/verify")
+VERIFY = [BIN, "verify", *os.environ.get("VERIFY_ARGS", "").split()]
 
 
 def transforms(rng):
@@ -103,7 +105,7 @@ def stress(gts):
             )
             names[name] = g
     seen, excused, total = {}, {}, {}
-    for r in lines([BIN, "verify", "--json", d]):
+    for r in lines([*VERIFY, "--json", d]):
         if "path" not in r or "faces" not in r:
             continue
         name = os.path.basename(r["path"])
@@ -132,7 +134,7 @@ def own_outputs(gts, mode):
     reps = {os.path.basename(r["output"]): r for r in
             lines([BIN, "--json", "-q", "--mode", mode, "-o", dst, src]) if r.get("output")}
     on_mask = on_mask_found = off = 0
-    for r in lines([BIN, "verify", "--json", dst]):
+    for r in lines([*VERIFY, "--json", dst]):
         if "path" not in r or "faces" not in r:
             continue
         m = drawn(reps[os.path.basename(r["path"])])
@@ -160,7 +162,7 @@ def leaky(gts):
     n = sum(len(v) for v in leaked.values())
     for confirm in ("0.5", "0"):
         found = 0
-        for r in lines([BIN, "verify", "--json", "--confirm", confirm, dst]):
+        for r in lines([*VERIFY, "--json", "--confirm", confirm, dst]):
             if "path" in r and "faces" in r:
                 found += sum(any(iou(box(c), f) >= 0.3 for c in r["faces"])
                              for f in leaked[os.path.basename(r["path"])])

@@ -40,8 +40,10 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     let say = |m: &str| eprintln!("blindfold: {m}");
     let cfg = DetectConfig::audit(args.threshold, args.confirm);
     cfg.validate().context("bad --threshold or --confirm")?;
-    // One detector, every CPU.
-    let engine = engine::resolve(&args.engine, 1, &say)?;
+    // One detector, every CPU; fp32 unless int8 is asked for.
+    let mut source = engine::source(&args.engine);
+    source.precision = source.precision.for_audit();
+    let engine = blindfold_models::open_engine(&source, num_cpus(), &say)?;
     let mut det = engine.detector_with_threads(&cfg, num_cpus())?;
     let opts = AuditOptions {
         max_changed_share: args.max_changed,
@@ -124,11 +126,16 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     }
     if args.json {
         let mut lock = out.lock();
-        let s = serde_json::json!({"summary": "verify", "files": total, "clean": clean});
+        let s = serde_json::json!({"summary": "verify", "files": total, "clean": clean,
+            "backend": engine.backend(), "precision": engine.precision().name()});
         serde_json::to_writer(&mut lock, &s)?;
         writeln!(lock)?;
     } else {
-        eprintln!("blindfold verify: {clean} of {total} files clean");
+        eprintln!(
+            "blindfold verify: {clean} of {total} files clean ({}, {})",
+            engine.backend(),
+            engine.precision().name()
+        );
     }
     Ok(if clean == total {
         ExitCode::SUCCESS
