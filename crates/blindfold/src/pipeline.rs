@@ -271,7 +271,9 @@ fn finish(
         jpeg_reason = Some(format!("damaged: {why}"));
         None
     } else {
-        match codec::dct::edit(input, &masks, opts.mode, opts.seed, icc.as_deref()) {
+        // `decoded` is a JPEG that the strict walk found undamaged (the
+        // walk runs on every JPEG decode), so the edit need not walk again.
+        match codec::dct::edit_checked(input, &masks, opts.mode, opts.seed, icc.as_deref()) {
             Ok(e) => Some(e.bytes),
             Err(why) => {
                 jpeg_reason = Some(why);

@@ -103,15 +103,29 @@ pub fn edit(
     seed: u64,
     icc: Option<&[u8]>,
 ) -> Result<Edited, String> {
+    // The strict walk the decoder makes: this path never edits data a
+    // strict decoder would warn about.
+    super::entropy::check(input).map_err(|e| format!("damaged: {e}"))?;
+    edit_checked(input, masks, mode, seed, icc)
+}
+
+/// [`edit`] of an input that has passed the strict walk already: one that
+/// [`crate::codec::decode`] read as a JPEG and did not find damaged (it makes
+/// the same walk over the same bytes; the pipeline calls this then, and
+/// saves a second walk).
+pub(crate) fn edit_checked(
+    input: &[u8],
+    masks: &[Mask],
+    mode: Mode,
+    seed: u64,
+    icc: Option<&[u8]>,
+) -> Result<Edited, String> {
     if !matches!(mode, Mode::Noise | Mode::Solid) {
         return Err(format!("{mode:?} needs the pixels").to_lowercase());
     }
     let orientation = first_exif(&walk(input))
         .and_then(Orientation::from_exif_chunk)
         .map_or(1, Orientation::to_exif);
-    // The strict walk the decoder makes, again: this path never edits data
-    // a strict decoder would warn about.
-    super::entropy::check(input).map_err(|e| format!("damaged: {e}"))?;
     let mut c = read::read(input)?;
     colour(&c)?;
     if c.comps

@@ -336,6 +336,57 @@ pub(super) fn parse_dht(
 mod tests {
     use super::*;
 
+    /// Bits come out as the destuffed bytes before the first marker hold
+    /// them, whichever way the buffer was filled (eight bytes at once, or
+    /// byte by byte around 0xFF), and reading past the marker is an error.
+    #[test]
+    fn bits_read_the_destuffed_bytes_up_to_the_marker() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..500 {
+            // Random bytes, some 0xFF (stuffed, with fill bytes 0xFF before
+            // them sometimes), then a marker.
+            let (mut data, mut plain) = (Vec::new(), Vec::new());
+            for _ in 0..next() % 80 {
+                let b = match next() % 8 {
+                    0 => 0xFF,
+                    _ => next() as u8,
+                };
+                plain.push(b);
+                data.push(b);
+                if b == 0xFF {
+                    if next() % 4 == 0 {
+                        data.push(0xFF);
+                    }
+                    data.push(0);
+                }
+            }
+            data.extend_from_slice(&[0xFF, 0xD0 + (next() % 8) as u8, 1, 2, 3]);
+            let total = plain.len() * 8;
+            let mut r = Bits::new(&data, 0);
+            let mut at = 0usize;
+            loop {
+                let want = (next() % 17) as u32;
+                let got = r.bits(want);
+                if at + want as usize > total {
+                    assert!(got.is_err(), "read past the marker");
+                    break;
+                }
+                let mut v = 0u32;
+                for i in at..at + want as usize {
+                    v = v << 1 | u32::from(plain[i / 8] >> (7 - i % 8) & 1);
+                }
+                assert_eq!(got, Ok(v), "at bit {at} of {total}");
+                at += want as usize;
+            }
+        }
+    }
+
     /// The lookup table decodes exactly as walking the lengths does:
     /// symbols, bits used, and errors (a code not in the table, a code cut
     /// short by a marker), on random tables and random bits.

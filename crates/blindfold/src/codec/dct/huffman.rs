@@ -1,8 +1,6 @@
 //! Optimal Huffman tables from symbol counts (libjpeg's
 //! `jpeg_gen_optimal_table`: code lengths at most 16, no code of all ones).
 
-use super::write::BitWriter;
-
 /// A Huffman table: its DHT counts and symbols, and each symbol's code.
 pub(crate) struct Table {
     /// Codes per length 1..=16.
@@ -96,10 +94,11 @@ impl Table {
         seg.extend_from_slice(&self.vals);
     }
 
-    /// Write the code of `sym` (which had a count when the table was made).
-    pub(crate) fn put(&self, w: &mut BitWriter, sym: u8) {
+    /// The code of `sym` and its length (`sym` had a count when the table
+    /// was made).
+    pub(crate) fn code(&self, sym: u8) -> (u16, u8) {
         let s = usize::from(sym);
-        w.put(u32::from(self.code[s]), self.size[s]);
+        (self.code[s], self.size[s])
     }
 }
 

@@ -22,8 +22,11 @@ pub(crate) struct Header<'a> {
 /// Encode `c` as a baseline JPEG.
 pub(crate) fn write(c: &Coefs, head: &Header) -> Result<Vec<u8>, String> {
     let tables = table_of(c);
+    // One walk over the blocks: the symbols to write, and their counts for
+    // the optimal tables.
     let mut dc_freq = [[0u32; 257]; 2];
     let mut ac_freq = [[0u32; 257]; 2];
+    let mut tokens = Vec::with_capacity(c.comps.iter().map(|k| k.blocks.len() * 8).sum());
     walk(c, |ci, blk, diff| {
         let t = tables[ci];
         let cat = category(diff);
@@ -31,11 +34,13 @@ pub(crate) fn write(c: &Coefs, head: &Header) -> Result<Vec<u8>, String> {
             return Err("a DC difference too large for baseline JPEG".into());
         }
         dc_freq[t][usize::from(cat)] += 1;
-        symbols(blk, |sym, _, _| {
+        tokens.push(Token::new(t, true, cat, magnitude(diff, cat)));
+        symbols(blk, |sym, v, cat| {
             if sym & 15 > MAX_AC {
                 return Err("an AC coefficient too large for baseline JPEG".into());
             }
             ac_freq[t][usize::from(sym)] += 1;
+            tokens.push(Token::new(t, false, sym, magnitude(v, cat)));
             Ok(())
         })
     })?;
@@ -94,20 +99,51 @@ pub(crate) fn write(c: &Coefs, head: &Header) -> Result<Vec<u8>, String> {
     sos.extend_from_slice(&[0, 63, 0]);
     segment(&mut out, 0xDA, &sos);
     let mut w = BitWriter::new(out);
-    walk(c, |ci, blk, diff| {
-        let t = tables[ci];
-        let cat = category(diff);
-        dc[t].put(&mut w, cat);
-        w.put(magnitude(diff, cat), cat);
-        symbols(blk, |sym, v, cat| {
-            ac[t].put(&mut w, sym);
-            w.put(magnitude(v, cat), cat);
-            Ok(())
-        })
-    })?;
+    for tok in tokens {
+        let table = if tok.dc() {
+            &dc[tok.table()]
+        } else {
+            &ac[tok.table()]
+        };
+        let (code, size) = table.code(tok.sym());
+        // A code (at most 16 bits) and its value's bits (at most 11): one put.
+        let cat = tok.cat();
+        w.put(u32::from(code) << cat | tok.bits(), size + cat);
+    }
     let mut out = w.finish();
     out.extend_from_slice(&[0xFF, 0xD9]);
     Ok(out)
+}
+
+/// One symbol to write: which table pair (bit 25), DC or AC (bit 24), the
+/// symbol (bits 16-23) and its value's extra bits (bits 0-15).
+#[derive(Clone, Copy)]
+struct Token(u32);
+
+impl Token {
+    fn new(table: usize, dc: bool, sym: u8, bits: u32) -> Token {
+        Token((table as u32) << 25 | u32::from(dc) << 24 | u32::from(sym) << 16 | bits)
+    }
+    fn table(self) -> usize {
+        (self.0 >> 25) as usize
+    }
+    fn dc(self) -> bool {
+        self.0 >> 24 & 1 == 1
+    }
+    fn sym(self) -> u8 {
+        (self.0 >> 16) as u8
+    }
+    /// The number of extra bits: the DC symbol itself, an AC symbol's size.
+    fn cat(self) -> u8 {
+        if self.dc() {
+            self.sym()
+        } else {
+            self.sym() & 15
+        }
+    }
+    fn bits(self) -> u32 {
+        self.0 & 0xFFFF
+    }
 }
 
 /// Which Huffman table pair each component uses: 0 for the first (luma),
@@ -170,22 +206,26 @@ fn symbols(
     blk: &[i16; 64],
     mut f: impl FnMut(u8, i32, u8) -> Result<(), String>,
 ) -> Result<(), String> {
-    let mut run = 0u8;
-    for &v in &blk[1..] {
-        if v == 0 {
-            run += 1;
-            continue;
-        }
+    // Which AC coefficients are nonzero, one bit each (bit i: coefficient i).
+    let mut nonzero = 0u64;
+    for (i, &v) in blk.iter().enumerate().skip(1) {
+        nonzero |= u64::from(v != 0) << i;
+    }
+    let mut last = 0u32;
+    while nonzero != 0 {
+        let i = nonzero.trailing_zeros();
+        nonzero &= nonzero - 1;
+        let mut run = i - last - 1;
+        last = i;
         while run > 15 {
             f(0xF0, 0, 0)?;
             run -= 16;
         }
-        let v = i32::from(v);
+        let v = i32::from(blk[i as usize]);
         let cat = category(v);
-        f(run << 4 | cat.min(15), v, cat)?;
-        run = 0;
+        f((run as u8) << 4 | cat.min(15), v, cat)?;
     }
-    if run > 0 {
+    if last < 63 {
         f(0x00, 0, 0)?;
     }
     Ok(())
@@ -232,8 +272,9 @@ fn icc_segments(out: &mut Vec<u8>, icc: &[u8]) -> Result<(), String> {
 }
 
 /// Entropy-coded bytes with 0xFF stuffing.
-pub(crate) struct BitWriter {
+struct BitWriter {
     out: Vec<u8>,
+    /// The last `n` bits (under 32 between calls) not yet written.
     acc: u64,
     n: u32,
 }
@@ -243,28 +284,47 @@ impl BitWriter {
         BitWriter { out, acc: 0, n: 0 }
     }
 
-    /// Append the low `len` bits of `bits`.
-    pub(crate) fn put(&mut self, bits: u32, len: u8) {
+    /// Append the low `len` bits of `bits` (`len` at most 32).
+    fn put(&mut self, bits: u32, len: u8) {
         if len == 0 {
             return;
         }
-        self.acc = (self.acc << len) | u64::from(bits & ((1u32 << len) - 1));
-        self.n += u32::from(len);
-        while self.n >= 8 {
-            self.n -= 8;
-            let b = (self.acc >> self.n) as u8;
-            self.out.push(b);
-            if b == 0xFF {
-                self.out.push(0);
+        let len = u32::from(len);
+        let mask = if len == 32 {
+            u32::MAX
+        } else {
+            (1u32 << len) - 1
+        };
+        self.acc = (self.acc << len) | u64::from(bits & mask);
+        self.n += len;
+        if self.n >= 32 {
+            self.n -= 32;
+            let word = (self.acc >> self.n) as u32;
+            // No 0xFF byte: the four bytes as they are (the common case).
+            if (!word).wrapping_sub(0x0101_0101) & word & 0x8080_8080 == 0 {
+                self.out.extend_from_slice(&word.to_be_bytes());
+            } else {
+                for b in word.to_be_bytes() {
+                    self.out.push(b);
+                    if b == 0xFF {
+                        self.out.push(0);
+                    }
+                }
             }
         }
     }
 
-    /// Pad the last byte with one bits.
+    /// Write what is left, the last byte padded with one bits.
     fn finish(mut self) -> Vec<u8> {
-        if self.n > 0 {
-            let pad = 8 - self.n as u8;
-            self.put((1 << pad) - 1, pad);
+        let pad = (8 - self.n % 8) % 8;
+        let (acc, mut n) = ((self.acc << pad) | ((1u64 << pad) - 1), self.n + pad);
+        while n >= 8 {
+            n -= 8;
+            let b = (acc >> n) as u8;
+            self.out.push(b);
+            if b == 0xFF {
+                self.out.push(0);
+            }
         }
         self.out
     }
