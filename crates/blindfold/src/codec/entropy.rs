@@ -336,18 +336,22 @@ pub(super) fn parse_dht(
 mod tests {
     use super::*;
 
+    /// A repeatable stream of random numbers.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     /// Bits come out as the destuffed bytes before the first marker hold
     /// them, whichever way the buffer was filled (eight bytes at once, or
     /// byte by byte around 0xFF), and reading past the marker is an error.
     #[test]
     fn bits_read_the_destuffed_bytes_up_to_the_marker() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..500 {
             // Random bytes, some 0xFF (stuffed, with fill bytes 0xFF before
             // them sometimes), then a marker.
@@ -392,13 +396,7 @@ mod tests {
     /// short by a marker), on random tables and random bits.
     #[test]
     fn lookup_decodes_as_the_length_walk() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..200 {
             // Random code counts per length, kept within a valid prefix code.
             let mut counts = [0u8; 16];
