@@ -364,7 +364,7 @@ mod tests {
                 plain.push(b);
                 data.push(b);
                 if b == 0xFF {
-                    if next() % 4 == 0 {
+                    if next().is_multiple_of(4) {
                         data.push(0xFF);
                     }
                     data.push(0);
@@ -413,7 +413,7 @@ mod tests {
                 continue;
             }
             // Sometimes fewer symbols than codes: those codes are errors.
-            let short = next() % 4 == 0;
+            let short = next().is_multiple_of(4);
             let vals: Vec<u8> = (0..total - usize::from(short))
                 .map(|_| next() as u8)
                 .collect();
