@@ -49,6 +49,10 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
     }
     let (w, h) = (handle.width(), handle.height());
     check_pixels(w, h, opts)?;
+    // What a grid or overlay says it makes, which libheif follows.
+    if let Some((dw, dh)) = crate::metadata::heif::largest_size(bytes) {
+        check_pixels(dw, dh, opts)?;
+    }
     let has_alpha = handle.has_alpha_channel();
     let chroma = if has_alpha {
         RgbChroma::Rgba
@@ -66,6 +70,8 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         .decode(&handle, ColorSpace::Rgb(chroma), None)
         .map_err(decode_err)?;
     let image = to_dynamic(&decoded, has_alpha)?;
+    // And what was decoded, whatever was declared.
+    check_pixels(image.width(), image.height(), opts)?;
     Ok(Raw {
         image,
         icc,

@@ -322,3 +322,22 @@ fn avif_at_quality_100_is_lossless_but_for_colour_rounding() {
     let lossy = encode(&img, None, Format::Avif, None, &EncodeOptions::default()).unwrap();
     assert!(lossy.len() < out.len());
 }
+
+/// A grid whose `ispe` says 24x16 and whose grid data says 16973x18761
+/// (587 bytes, found by the pipeline fuzz target in CI on 2026-12-05, when
+/// it took 4 s and 1 GB to decode under a 1-megapixel limit). libheif makes
+/// the grid as large as its data says, so the limit reads that size too,
+/// before decoding.
+#[test]
+fn a_grid_larger_than_its_ispe_is_refused_before_decoding() {
+    let bytes = include_bytes!("fixtures/grid_bomb.heic");
+    assert_eq!(crate::metadata::heif_size(bytes), Some((16973, 18761)));
+    let opts = DecodeOptions {
+        max_pixels: 1 << 20,
+        accept_damaged: false,
+    };
+    let Err(err) = decode(bytes, &opts) else {
+        panic!("a grid over the limit was decoded");
+    };
+    assert!(err.to_string().contains("16973x18761"), "{err}");
+}

@@ -130,8 +130,58 @@ pub(crate) fn top_level_images(bytes: &[u8]) -> u32 {
 }
 
 /// The largest width x height among the file's `ispe` (image size)
-/// properties: at least the size of the picture it shows.
+/// properties and the output sizes that its grid and overlay images declare
+/// in their data: at least the size of the picture it shows. (libheif makes
+/// a grid as large as its data says, whatever its `ispe` says: a 587-byte
+/// file with a 24x16 `ispe` decoded to 16973x18761.)
 pub(crate) fn largest_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+    let mut best = ispe_largest(bytes);
+    for size in derived_sizes(bytes) {
+        if best.is_none_or(|b| area(size) > area(b)) {
+            best = Some(size);
+        }
+    }
+    best
+}
+
+/// The output sizes in the data of the grid (`grid`) and overlay (`iovl`)
+/// items: version, flags (bit 0: 32-bit sizes), then for a grid the rows and
+/// columns, for an overlay four 16-bit fill values, then width and height.
+fn derived_sizes(bytes: &[u8]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let Some(top) = boxes(bytes) else {
+        return out;
+    };
+    let Some(meta) = top.iter().find(|b| &b.kind == b"meta") else {
+        return out;
+    };
+    let Some(m) = read_meta(meta.body, &mut Found::default()) else {
+        return out;
+    };
+    for (id, item) in &m.items {
+        let skip = match &item.kind {
+            b"grid" => 2,
+            b"iovl" => 8,
+            _ => continue,
+        };
+        let Some(data) = item_bytes(bytes, &m, *id) else {
+            continue;
+        };
+        let Some(&flags) = data.get(1) else {
+            continue;
+        };
+        let n = if flags & 1 == 1 { 4 } else { 2 };
+        let mut at = 2 + skip;
+        if let (Some(w), Some(h)) = (num(&data, &mut at, n), num(&data, &mut at, n)) {
+            out.push((w as u32, h as u32));
+        }
+    }
+    out
+}
+
+/// The largest width x height among the file's `ispe` properties.
+fn ispe_largest(bytes: &[u8]) -> Option<(u32, u32)> {
     let top = boxes(bytes)?;
     let meta = top.iter().find(|b| &b.kind == b"meta")?;
     let iprp = boxes(meta.body.get(4..)?)?
