@@ -15,7 +15,7 @@
 
 use super::decode::{Placement, check_shapes, decode};
 use super::gate::Evidence;
-use super::resample::{Taps, fill, mirror, mirror_in_place};
+use super::resample::{Taps, fill, mirror, mirror_in_place, zero_padding};
 use super::tiles::{Tile, plan_tiles};
 use super::{
     Adapter, Backend, Candidate, DetectConfig, FaceDetector, ModelOutput, Tensor4, finish,
@@ -265,7 +265,8 @@ impl<B: Backend> CenterFace<B> {
         let n = jobs.len();
         let slot = 3 * tw * th;
         self.input.shape = [n, 3, th, tw];
-        self.input.data.clear();
+        // Not cleared: `fill` and the mirroring below write every value of
+        // a slot, the padding included, so no pass pays to zero it first.
         self.input.data.resize(n * slot, 0.0);
         for (j, job) in jobs.iter().enumerate() {
             let pass = &passes[job.pass];
@@ -277,6 +278,7 @@ impl<B: Backend> CenterFace<B> {
                 ..*job
             };
             if job.flipped && j > 0 && jobs[j - 1] == unflipped {
+                zero_padding(cur, (t.w as usize, t.h as usize), (tw, th));
                 mirror(&before[(j - 1) * slot..], cur, t.w as usize, tw);
                 continue;
             }
@@ -593,6 +595,49 @@ mod tests {
                 assert_eq!(images, 2);
                 assert_eq!(d.backend().calls.len(), if batch == 1 { 2 } else { 1 });
             }
+        }
+    }
+
+    /// The fake network, checking first that every image of each input
+    /// is zero outside its first `w` columns and `h` rows.
+    struct PaddingChecked(Fake, usize, usize);
+
+    impl Backend for PaddingChecked {
+        fn name(&self) -> &str {
+            "padding-checked"
+        }
+        fn run(&mut self, input: &Tensor4) -> Result<Vec<Tensor4>, Error> {
+            let [_, _, th, tw] = input.shape;
+            for (i, v) in input.data.iter().enumerate() {
+                let (y, x) = ((i / tw) % th, i % tw);
+                if x >= self.1 || y >= self.2 {
+                    assert_eq!(*v, 0.0, "padding at ({x}, {y})");
+                }
+            }
+            self.0.run(input)
+        }
+    }
+
+    #[test]
+    fn a_used_input_tensor_carries_nothing_into_the_next_image() {
+        // The input tensor is reused without being cleared: the second,
+        // smaller image gets the same 224 x 160 slots, and what the first
+        // left in them must not show in its padding (plain and mirrored).
+        let red = RgbImage::from_pixel(220, 150, image::Rgb([255, 0, 0]));
+        let black = scene(200, 130, &[]);
+        for batch in [1, 2] {
+            let config = DetectConfig {
+                flip: true,
+                batch,
+                ..base()
+            };
+            let backend = PaddingChecked(fake(Mode::Faces), 220, 150);
+            let mut d = CenterFace::new(backend, config).unwrap();
+            assert!(!d.detect(&red).unwrap().is_empty());
+            d.backend.1 = 200;
+            d.backend.2 = 130;
+            assert_eq!(d.detect(&black).unwrap(), vec![]);
+            assert!(d.backend().0.calls.iter().all(|c| c[2..] == [160, 224]));
         }
     }
 

@@ -89,7 +89,8 @@ impl Taps {
 
 /// Sample the rectangle `(x0, y0, w, h)` of the resized image (whose filters
 /// are `xt`, `yt`) from `img` into `slot`, one image of a `[3, th, tw]`
-/// tensor that is already zero. Values stay in 0..255.
+/// tensor: the first `w` columns of the first `h` rows of each plane are
+/// written, the rest (the padding) is set to zero. Values stay in 0..255.
 pub(crate) fn fill(
     img: &RgbImage,
     xt: &Taps,
@@ -102,8 +103,13 @@ pub(crate) fn fill(
     let raw: &[u8] = img.as_raw();
     let stride = img.width() as usize * 3;
     let plane = tw * th;
-    let (rp, rest) = slot[..3 * plane].split_at_mut(plane);
+    let slot = &mut slot[..3 * plane];
+    zero_padding(slot, (w, h), (tw, th));
+    let (rp, rest) = slot.split_at_mut(plane);
     let (gp, bp) = rest.split_at_mut(plane);
+    if w == 0 || h == 0 {
+        return;
+    }
 
     if xt.identity && yt.identity {
         for yy in 0..h {
@@ -119,52 +125,112 @@ pub(crate) fn fill(
         return;
     }
 
-    let (xl, yl) = (xt.len, yt.len);
-    let xs = &xt.start[x0..x0 + w];
-    let xw = &xt.weights[x0 * xl..(x0 + w) * xl];
+    let yl = yt.len;
+    // The source columns c0..c1 that the tile's output columns read.
+    let c0 = xt.start[x0] as usize;
+    let c1 = xt.start[x0 + w - 1] as usize + xt.len;
+    let taps = Row {
+        starts: &xt.start[x0..x0 + w],
+        first: c0,
+        weights: &xt.weights[x0 * xt.len..(x0 + w) * xt.len],
+    };
     for block in (0..h).step_by(BLOCK_ROWS) {
         let block_end = (block + BLOCK_ROWS).min(h);
         let r0 = yt.start[y0 + block] as usize;
         let r1 = yt.start[y0 + block_end - 1] as usize + yl;
-        // Horizontal pass over source rows r0..r1, interleaved RGB.
-        tmp.clear();
-        tmp.resize((r1 - r0) * w * 3, 0.0);
-        for (r, out) in (r0..r1).zip(tmp.chunks_exact_mut(w * 3)) {
-            let src = &raw[r * stride..(r + 1) * stride];
-            for (o, (&s, wts)) in out
-                .chunks_exact_mut(3)
-                .zip(xs.iter().zip(xw.chunks_exact(xl)))
-            {
-                let px = &src[s as usize * 3..][..xl * 3];
-                let (mut a, mut b, mut c) = (0.0f32, 0.0f32, 0.0f32);
-                for (p, &wk) in px.chunks_exact(3).zip(wts) {
-                    a += wk * f32::from(p[0]);
-                    b += wk * f32::from(p[1]);
-                    c += wk * f32::from(p[2]);
-                }
-                o[0] = a;
-                o[1] = b;
-                o[2] = c;
+        // Horizontal pass over source rows r0..r1, each into three planes
+        // of `w` (so the vertical pass runs over contiguous runs). Each
+        // source row's span is first converted to f32, once.
+        let rows_len = (r1 - r0) * w * 3;
+        // Every value is written below; no need to clear.
+        tmp.resize(rows_len + (c1 - c0) * 3, 0.0);
+        let (rows, row_f) = tmp.split_at_mut(rows_len);
+        for (r, out) in (r0..r1).zip(rows.chunks_exact_mut(w * 3)) {
+            let src = &raw[r * stride + c0 * 3..r * stride + c1 * 3];
+            row_f
+                .iter_mut()
+                .zip(src)
+                .for_each(|(f, &b)| *f = f32::from(b));
+            match xt.len {
+                1 => taps.horizontal::<1>(1, row_f, out),
+                2 => taps.horizontal::<2>(2, row_f, out),
+                3 => taps.horizontal::<3>(3, row_f, out),
+                4 => taps.horizontal::<4>(4, row_f, out),
+                n => taps.horizontal::<0>(n, row_f, out),
             }
         }
-        // Vertical pass into the planes.
+        // Vertical pass into the planes. The first tap with weight sets the
+        // value and the others add to it, in tap order.
         for yy in block..block_end {
             let s = yt.start[y0 + yy] as usize - r0;
             let wts = &yt.weights[(y0 + yy) * yl..][..yl];
             let o = yy * tw;
-            let (ro, go, bo) = (&mut rp[o..o + w], &mut gp[o..o + w], &mut bp[o..o + w]);
-            for (k, &wk) in wts.iter().enumerate() {
-                if wk == 0.0 {
-                    continue;
+            for (c, plane) in [&mut *rp, &mut *gp, &mut *bp].into_iter().enumerate() {
+                let out = &mut plane[o..o + w];
+                let mut first = true;
+                for (k, &wk) in wts.iter().enumerate() {
+                    if wk == 0.0 {
+                        continue;
+                    }
+                    let row = &tmp[((s + k) * 3 + c) * w..][..w];
+                    if first {
+                        out.iter_mut().zip(row).for_each(|(v, p)| *v = wk * p);
+                        first = false;
+                    } else {
+                        out.iter_mut().zip(row).for_each(|(v, p)| *v += wk * p);
+                    }
                 }
-                let row = &tmp[(s + k) * w * 3..][..w * 3];
-                let outs = ro.iter_mut().zip(go.iter_mut()).zip(bo.iter_mut());
-                for (((r, g), b), p) in outs.zip(row.chunks_exact(3)) {
-                    *r += wk * p[0];
-                    *g += wk * p[1];
-                    *b += wk * p[2];
+                if first {
+                    out.fill(0.0);
                 }
             }
+        }
+    }
+}
+
+/// Zero what [`fill`] does not write in a `[3, th, tw]` slot: the columns
+/// from `w` on and the rows from `h` on.
+pub(crate) fn zero_padding(slot: &mut [f32], (w, h): (usize, usize), (tw, th): (usize, usize)) {
+    for plane in slot.chunks_exact_mut(tw * th) {
+        for row in plane[..h * tw].chunks_exact_mut(tw) {
+            row[w..].fill(0.0);
+        }
+        plane[h * tw..].fill(0.0);
+    }
+}
+
+/// The horizontal filter for the output columns of one tile.
+struct Row<'a> {
+    starts: &'a [u32],
+    /// The source column that `src` begins with.
+    first: usize,
+    weights: &'a [f32],
+}
+
+impl Row<'_> {
+    /// Filter one interleaved RGB source row (as f32, from column
+    /// `self.first`) into `out`: three planes of
+    /// the tile's width, red, green, blue. `len` taps per output pixel;
+    /// `L`, when not 0, is the same number known at compile time (so the
+    /// loop over the taps unrolls).
+    fn horizontal<const L: usize>(&self, len: usize, src: &[f32], out: &mut [f32]) {
+        let n = if L > 0 { L } else { len };
+        let w = self.starts.len();
+        let (ro, rest) = out.split_at_mut(w);
+        let (go, bo) = rest.split_at_mut(w);
+        let outs = ro.iter_mut().zip(go.iter_mut()).zip(bo.iter_mut());
+        let taps = self.starts.iter().zip(self.weights.chunks_exact(n));
+        for (((r, g), b), (&s, wts)) in outs.zip(taps) {
+            let px = &src[(s as usize - self.first) * 3..][..3 * n];
+            let (mut red, mut green, mut blue) = (0.0f32, 0.0f32, 0.0f32);
+            for (p, &wk) in px.chunks_exact(3).zip(&wts[..n]) {
+                red += wk * p[0];
+                green += wk * p[1];
+                blue += wk * p[2];
+            }
+            *r = red;
+            *g = green;
+            *b = blue;
         }
     }
 }
@@ -225,8 +291,11 @@ mod tests {
     fn run(img: &RgbImage, dw: u32, dh: u32, region: (usize, usize, usize, usize)) -> Vec<f32> {
         let (xt, yt) = (Taps::new(img.width(), dw), Taps::new(img.height(), dh));
         let (tw, th) = (region.2.next_multiple_of(32), region.3.next_multiple_of(32));
-        let mut slot = vec![0.0; 3 * tw * th];
-        fill(img, &xt, &yt, region, &mut slot, (tw, th), &mut Vec::new());
+        // A used tensor: fill must write every value, padding included.
+        let mut slot = vec![f32::NAN; 3 * tw * th];
+        let mut tmp = vec![f32::NAN; 7];
+        fill(img, &xt, &yt, region, &mut slot, (tw, th), &mut tmp);
+        assert!(slot.iter().all(|v| v.is_finite()));
         slot
     }
 
