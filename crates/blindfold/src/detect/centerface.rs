@@ -15,7 +15,7 @@
 
 use super::decode::{Placement, check_shapes, decode};
 use super::gate::Evidence;
-use super::resample::{Taps, fill, mirror, mirror_in_place, zero_padding};
+use super::resample::{Taps, fill, mirror, mirror_in_place};
 use super::tiles::{Tile, plan_tiles};
 use super::{
     Adapter, Backend, Candidate, DetectConfig, FaceDetector, ModelOutput, Tensor4, finish,
@@ -265,8 +265,8 @@ impl<B: Backend> CenterFace<B> {
         let n = jobs.len();
         let slot = 3 * tw * th;
         self.input.shape = [n, 3, th, tw];
-        // Not cleared: `fill` and the mirroring below write every value of
-        // a slot, the padding included, so no pass pays to zero it first.
+        // Not cleared: `fill` and `mirror` write every value of a slot, the
+        // padding included, so no pass pays to zero it first.
         self.input.data.resize(n * slot, 0.0);
         for (j, job) in jobs.iter().enumerate() {
             let pass = &passes[job.pass];
@@ -278,7 +278,6 @@ impl<B: Backend> CenterFace<B> {
                 ..*job
             };
             if job.flipped && j > 0 && jobs[j - 1] == unflipped {
-                zero_padding(cur, (t.w as usize, t.h as usize), (tw, th));
                 mirror(&before[(j - 1) * slot..], cur, t.w as usize, tw);
                 continue;
             }

@@ -190,7 +190,7 @@ pub(crate) fn fill(
 
 /// Zero what [`fill`] does not write in a `[3, th, tw]` slot: the columns
 /// from `w` on and the rows from `h` on.
-pub(crate) fn zero_padding(slot: &mut [f32], (w, h): (usize, usize), (tw, th): (usize, usize)) {
+fn zero_padding(slot: &mut [f32], (w, h): (usize, usize), (tw, th): (usize, usize)) {
     for plane in slot.chunks_exact_mut(tw * th) {
         for row in plane[..h * tw].chunks_exact_mut(tw) {
             row[w..].fill(0.0);
@@ -237,12 +237,13 @@ impl Row<'_> {
 
 /// Write into `dst` the mirror image of `src` (both `[3, th, tw]` slots with
 /// content in the first `w` columns): column `x` goes to `w - 1 - x`, the
-/// padding stays on the right.
+/// padding stays on the right, copied. Every value of `dst` is written.
 pub(crate) fn mirror(src: &[f32], dst: &mut [f32], w: usize, tw: usize) {
     for (s, d) in src.chunks_exact(tw).zip(dst.chunks_exact_mut(tw)) {
         for (a, b) in d[..w].iter_mut().zip(s[..w].iter().rev()) {
             *a = *b;
         }
+        d[w..].copy_from_slice(&s[w..]);
     }
 }
 
@@ -345,7 +346,8 @@ mod tests {
     #[test]
     fn mirror_keeps_padding_on_the_right() {
         let src = vec![1.0, 2.0, 3.0, 0.0, 4.0, 5.0, 6.0, 0.0];
-        let mut dst = vec![0.0; 8];
+        // A used slot: every value is written.
+        let mut dst = vec![f32::NAN; 8];
         mirror(&src, &mut dst, 3, 4);
         assert_eq!(dst, vec![3.0, 2.0, 1.0, 0.0, 6.0, 5.0, 4.0, 0.0]);
         let mut s = src.clone();
