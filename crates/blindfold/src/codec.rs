@@ -203,6 +203,21 @@ fn sniff_heif(b: &[u8]) -> Option<Format> {
 
 /// Decode `bytes`, refusing truncated or corrupt data and images over the limit.
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, Error> {
+    decode_with(bytes, opts, false).map(|(d, _)| d)
+}
+
+/// A JPEG's quantised coefficients, or why the DCT-domain path cannot read
+/// them.
+pub(crate) type Coefs = Result<dct::Coefs, String>;
+
+/// [`decode`]; with `coefs`, a JPEG's coefficients too, read in the strict
+/// walk that checks the file (`None` for other formats and without
+/// `coefs`).
+pub(crate) fn decode_with(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    coefs: bool,
+) -> Result<(Decoded, Option<Coefs>), Error> {
     let format = sniff(bytes).ok_or_else(|| {
         Error::Decode(
             "not a JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC/HEIF or AVIF file (unknown signature)"
@@ -210,12 +225,12 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, Error> {
         )
     })?;
     let raw = match format {
-        Format::Jpeg => jpeg::decode(bytes, opts)?,
+        Format::Jpeg => jpeg::decode(bytes, opts, coefs)?,
         Format::Heif | Format::Avif => decode_heif(bytes, opts)?,
         _ => generic::decode(bytes, format, opts)?,
     };
     let (image, alpha) = split_alpha(raw.image);
-    Ok(Decoded {
+    let decoded = Decoded {
         image,
         alpha,
         format,
@@ -223,7 +238,8 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, Error> {
         orientation: raw.orientation,
         frames: crate::metadata::frames(bytes, format),
         damaged: raw.damaged,
-    })
+    };
+    Ok((decoded, raw.coefs))
 }
 
 /// Encode `image` (and `alpha`, where the format has it) as `format`, with no
@@ -296,6 +312,7 @@ struct Raw {
     icc: Option<Vec<u8>>,
     orientation: u8,
     damaged: Option<String>,
+    coefs: Option<Coefs>,
 }
 
 /// A decoder's error, as blindfold's.

@@ -193,12 +193,13 @@ pub fn process(
         return frames::process(input, Boxes::Detect(detector), opts, dry_run, now_ms);
     }
     let t0 = now_ms();
-    let decoded = codec::decode(input, &opts.decode)?;
+    let (decoded, coefs) = codec::decode_with(input, &opts.decode, wants_coefs(opts, dry_run))?;
     let metadata_in = metadata::scan(input, decoded.format);
     let t1 = now_ms();
     // Faces are looked for in everything a viewer can see, alpha included.
     let dets = views::detect_seen(detector, &decoded.image, decoded.alpha.as_ref())?;
     let t2 = now_ms();
+    let decoded = Read { decoded, coefs };
     let mut out = finish(input, decoded, dets, metadata_in, opts, dry_run, now_ms)?;
     out.timings.decode_ms = t1 - t0;
     out.timings.detect_ms = t2 - t1;
@@ -232,12 +233,12 @@ pub fn redact(
         return frames::process(input, Boxes::Given(boxes), opts, false, now_ms);
     }
     let t0 = now_ms();
-    let decoded = codec::decode(input, &opts.decode)?;
+    let (decoded, coefs) = codec::decode_with(input, &opts.decode, wants_coefs(opts, false))?;
     let metadata_in = metadata::scan(input, decoded.format);
     let t1 = now_ms();
     let mut out = finish(
         input,
-        decoded,
+        Read { decoded, coefs },
         boxes.to_vec(),
         metadata_in,
         opts,
@@ -248,18 +249,32 @@ pub fn redact(
     Ok(out)
 }
 
+/// Whether to read a JPEG's coefficients while decoding it: when the output
+/// will be edited in the DCT domain.
+fn wants_coefs(opts: &Options, dry_run: bool) -> bool {
+    opts.encode.jpeg_lossless && !dry_run
+}
+
+/// An input decoded, with its coefficients when it is a JPEG and they were
+/// asked for.
+struct Read {
+    decoded: codec::Decoded,
+    coefs: Option<codec::Coefs>,
+}
+
 /// Mask `dets` on a decoded image, encode and check it. A JPEG is first
 /// edited in the DCT domain when the options ask for it; what that path
 /// cannot carry is masked in pixels and re-encoded, and the outcome says why.
 fn finish(
     input: &[u8],
-    decoded: codec::Decoded,
+    read: Read,
     dets: Vec<Detection>,
     metadata_in: Found,
     opts: &Options,
     dry_run: bool,
     now_ms: &dyn Fn() -> f64,
 ) -> Result<Outcome, Error> {
+    let Read { decoded, coefs } = read;
     let t2 = now_ms();
     let masks = anonymize::masks_for(&dets, &opts.mask);
     let (icc, icc_action) = choose_icc(decoded.icc.as_deref(), &opts.encode);
@@ -271,10 +286,13 @@ fn finish(
         jpeg_reason = Some(format!("damaged: {why}"));
         None
     } else {
-        // `decoded` is a JPEG that the strict walk found undamaged (the
-        // walk runs on every JPEG decode), so the edit need not walk again.
-        match codec::dct::edit_checked(input, &masks, opts.mode, opts.seed, icc.as_deref()) {
-            Ok(e) => Some(e.bytes),
+        // `decoded` is a JPEG that the strict walk found undamaged, and its
+        // coefficients were read in that walk where the DCT path carries it.
+        let coefs = coefs.unwrap_or_else(|| Err("coefficients not read".into()));
+        let edit =
+            |c| codec::dct::edit_coefs(input, c, &masks, opts.mode, opts.seed, icc.as_deref());
+        match coefs.and_then(edit) {
+            Ok(w) => Some(w),
             Err(why) => {
                 jpeg_reason = Some(why);
                 None
@@ -296,9 +314,14 @@ fn finish(
         (None, true) => Some(JpegPath::Reencoded),
         (None, false) => None,
     };
-    let bytes = if let Some(out) = lossless {
-        verify(&out, decoded.format, image.dimensions())?;
-        out
+    let bytes = if let Some(w) = lossless {
+        verify_with(
+            &w.edited.bytes,
+            decoded.format,
+            image.dimensions(),
+            Some(&w.coefs),
+        )?;
+        w.edited.bytes
     } else if dry_run {
         Vec::new()
     } else {
@@ -374,6 +397,18 @@ pub fn metadata_policy(found: &Found, icc: IccAction) -> (Vec<&'static str>, Vec
 /// Check an encoded output: it must decode to the expected size and carry no
 /// identifying metadata.
 pub fn verify(out: &[u8], format: Format, dims: (u32, u32)) -> Result<(), Error> {
+    verify_with(out, format, dims, None)
+}
+
+/// [`verify`]; for a JPEG edited in the DCT domain (`written` holds the
+/// coefficients written), the output's coefficients are read in the strict
+/// walk of its decode and must be exactly those written.
+fn verify_with(
+    out: &[u8],
+    format: Format,
+    dims: (u32, u32),
+    written: Option<&codec::dct::Coefs>,
+) -> Result<(), Error> {
     let left = metadata::scan(out, format).identifying();
     if !left.is_empty() {
         return Err(Error::Verify(format!(
@@ -384,14 +419,17 @@ pub fn verify(out: &[u8], format: Format, dims: (u32, u32)) -> Result<(), Error>
     if codec::sniff(out) != Some(format) {
         return Err(Error::Verify(format!("output is not a {format:?} file")));
     }
-    let back = codec::decode(
-        out,
-        &DecodeOptions {
-            max_pixels: u64::MAX,
-            accept_damaged: false,
-        },
-    )
-    .map_err(|e| Error::Verify(format!("output does not decode: {e}")))?;
+    let strict = DecodeOptions {
+        max_pixels: u64::MAX,
+        accept_damaged: false,
+    };
+    let (back, coefs) = codec::decode_with(out, &strict, written.is_some())
+        .map_err(|e| Error::Verify(format!("output does not decode: {e}")))?;
+    if let Some(written) = written {
+        let back = coefs.unwrap_or_else(|| Err("not a JPEG".into()));
+        back.and_then(|b| codec::dct::same_blocks(written, &b))
+            .map_err(|e| Error::Verify(format!("own output does not read back: {e}")))?;
+    }
     if back.image.dimensions() != dims {
         return Err(Error::Verify(format!(
             "output is {:?}, expected {:?}",

@@ -19,11 +19,15 @@
 //! What this path does not carry is an error naming it, and the caller
 //! re-encodes from pixels instead: arithmetic coding, 12-bit, lossless and
 //! hierarchical JPEG, CMYK and RGB JPEGs, unusual sampling, damaged data.
-//! The output is read back and every block compared before it is returned.
+//! The output is read back and every block compared before it is written:
+//! by [`edit`], or by the pipeline's check of the output (which reads the
+//! coefficients in its strict walk of the file).
 
 mod huffman;
 mod read;
 mod write;
+
+pub(crate) use read::read;
 
 use super::jpeg::first_exif;
 use crate::anonymize::{Mask, Mode, Rng};
@@ -95,7 +99,8 @@ pub struct Edited {
 /// Edit `input` in the DCT domain: replace every MCU that `masks` (in
 /// pixels of the upright picture, as a viewer shows it) touch with `mode`'s
 /// fill. Only `Noise` and `Solid` are done here. `Err` says why this path
-/// cannot carry the input; nothing is written then.
+/// cannot carry the input; nothing is written then. The output is read back
+/// and every block compared before it is returned.
 pub fn edit(
     input: &[u8],
     masks: &[Mask],
@@ -103,34 +108,46 @@ pub fn edit(
     seed: u64,
     icc: Option<&[u8]>,
 ) -> Result<Edited, String> {
-    // The strict walk the decoder makes: this path never edits data a
-    // strict decoder would warn about.
+    // The strict walk the decoder makes, for its message: the reader
+    // refuses all it refuses.
     super::entropy::check(input).map_err(|e| format!("damaged: {e}"))?;
-    edit_checked(input, masks, mode, seed, icc)
+    let w = edit_coefs(input, read(input)?, masks, mode, seed, icc)?;
+    let back = read(&w.edited.bytes).map_err(|e| format!("own output does not read back: {e}"))?;
+    same_blocks(&w.coefs, &back)?;
+    Ok(w.edited)
 }
 
-/// [`edit`] of an input that has passed the strict walk already: one that
-/// [`crate::codec::decode`] read as a JPEG and did not find damaged (it makes
-/// the same walk over the same bytes; the pipeline calls this then, and
-/// saves a second walk).
-pub(crate) fn edit_checked(
+/// An edit written, before its output is read back.
+pub(crate) struct Written {
+    pub(crate) edited: Edited,
+    /// The coefficients written: the output must read back to exactly these
+    /// (see [`same_blocks`]).
+    pub(crate) coefs: Coefs,
+}
+
+/// [`edit`] of `input` whose coefficients `c` were read already (by
+/// [`crate::codec::decode_with`], in the same walk that checked the file),
+/// without reading the output back: the caller does that, with the strict
+/// read of its own check of the output, and compares with
+/// [`Written::coefs`].
+pub(crate) fn edit_coefs(
     input: &[u8],
+    mut c: Coefs,
     masks: &[Mask],
     mode: Mode,
     seed: u64,
     icc: Option<&[u8]>,
-) -> Result<Edited, String> {
+) -> Result<Written, String> {
     if !matches!(mode, Mode::Noise | Mode::Solid) {
         return Err(format!("{mode:?} needs the pixels").to_lowercase());
     }
     let orientation = first_exif(&walk(input))
         .and_then(Orientation::from_exif_chunk)
         .map_or(1, Orientation::to_exif);
-    let mut c = read::read(input)?;
     colour(&c)?;
     if c.comps
         .iter()
-        .any(|k| c.hmax % k.h != 0 || c.vmax % k.v != 0)
+        .any(|k| !c.hmax.is_multiple_of(k.h) || !c.vmax.is_multiple_of(k.v))
     {
         return Err("unusual chroma sampling factors".into());
     }
@@ -138,15 +155,14 @@ pub(crate) fn edit_checked(
     fill(&mut c, &touched, mode, seed);
     let head = write::Header { orientation, icc };
     let bytes = write::write(&c, &head)?;
-    let back = read::read(&bytes).map_err(|e| format!("own output does not read back: {e}"))?;
-    same_blocks(&c, &back)?;
     let (mx, my) = c.mcus();
-    Ok(Edited {
+    let edited = Edited {
         bytes,
         progressive: c.progressive,
         mcus_replaced: touched.iter().filter(|&&t| t).count(),
         mcus: mx * my,
-    })
+    };
+    Ok(Written { edited, coefs: c })
 }
 
 /// Which pixels of the upright picture lie in an MCU where `output`'s
@@ -165,7 +181,7 @@ pub fn replaced(original: &[u8], output: &[u8]) -> Option<Vec<bool>> {
     if o != orientation(output) {
         return None;
     }
-    let (a, b) = (read::read(original).ok()?, read::read(output).ok()?);
+    let (a, b) = (read(original).ok()?, read(output).ok()?);
     let shape = |c: &Coefs| {
         let k: Vec<_> = c.comps.iter().map(|k| (k.h, k.v, c.qt[k.tq])).collect();
         (c.width, c.height, k)
@@ -213,7 +229,7 @@ pub fn replaced(original: &[u8], output: &[u8]) -> Option<Vec<bool>> {
 /// MCU at `(mx, my)`: a replaced MCU that is no fill.
 #[cfg(test)]
 pub(crate) fn invert_mcu(input: &[u8], mx: usize, my: usize) -> Vec<u8> {
-    let mut c = read::read(input).unwrap();
+    let mut c = read(input).unwrap();
     for k in &mut c.comps {
         for v in 0..k.v {
             for h in 0..k.h {
@@ -394,8 +410,10 @@ fn fdct(s: &[f32; 64], cos: &[[f32; 8]; 8]) -> [f32; 64] {
     out
 }
 
-/// The output read back must hold exactly the blocks that were written.
-fn same_blocks(a: &Coefs, b: &Coefs) -> Result<(), String> {
+/// The output read back must hold exactly the blocks that were written:
+/// `Ok` when `b` (the output read back) holds the frame, tables and every
+/// picture block of `a` (what was written).
+pub(crate) fn same_blocks(a: &Coefs, b: &Coefs) -> Result<(), String> {
     let frame = |c: &Coefs| {
         let k: Vec<_> = c.comps.iter().map(|k| (k.id, k.h, k.v, k.tq)).collect();
         (c.width, c.height, k)

@@ -103,7 +103,25 @@ impl<'a> Bits<'a> {
         }
     }
 
+    /// Top up `buf` to more than 56 bits, or to the marker. Eight bytes at
+    /// once where they hold no 0xFF (no stuffing, no marker).
+    #[inline(never)]
     fn fill(&mut self) {
+        if self.n <= 56
+            && let Some(word) = self.data.get(self.pos..self.pos + 8)
+        {
+            let word = u64::from_be_bytes(word.try_into().unwrap_or_default());
+            // A byte 0xFF is a byte of !word that is zero.
+            let inv = !word;
+            if inv.wrapping_sub(0x0101_0101_0101_0101) & word & 0x8080_8080_8080_8080 == 0 {
+                let take = (64 - self.n) / 8;
+                let bits = 8 * take;
+                self.buf |= (word >> self.n) & (u64::MAX << (64 - self.n - bits));
+                self.n += bits;
+                self.pos += take as usize;
+                return;
+            }
+        }
         while self.n <= 56 && !self.marker {
             let Some(&b) = self.data.get(self.pos) else {
                 self.marker = true;
@@ -127,6 +145,7 @@ impl<'a> Bits<'a> {
         }
     }
 
+    #[inline(always)]
     pub(super) fn bits(&mut self, s: u32) -> Result<u32, String> {
         if s == 0 {
             return Ok(0);
@@ -143,20 +162,26 @@ impl<'a> Bits<'a> {
         Ok(v)
     }
 
+    #[inline(always)]
     pub(super) fn decode(&mut self, h: &Huff) -> Result<u8, String> {
         if self.n < 16 {
             self.fill();
         }
         let hit = h.lookup[(self.buf >> (64 - LOOKUP_BITS)) as usize];
-        if hit != 0 {
-            let l = u32::from(hit >> 8);
-            if l > self.n {
-                return Err(PREMATURE.into());
-            }
+        let l = u32::from(hit >> 8);
+        if hit != 0 && l <= self.n {
             self.buf <<= l;
             self.n -= l;
             return Ok(hit as u8);
         }
+        self.decode_slow(h)
+    }
+
+    /// [`Bits::decode`] of a code longer than the lookup, or of one cut
+    /// short.
+    #[cold]
+    #[inline(never)]
+    fn decode_slow(&mut self, h: &Huff) -> Result<u8, String> {
         let peek = (self.buf >> 48) as i32;
         let mut l = 1;
         while l <= 16 && (peek >> (16 - l)) > h.maxcode[l] {

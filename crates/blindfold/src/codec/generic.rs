@@ -88,6 +88,7 @@ fn finish(mut dec: impl ImageDecoder, limits: Limits, opts: &DecodeOptions) -> R
         icc,
         orientation,
         damaged: None,
+        coefs: None,
     })
 }
 

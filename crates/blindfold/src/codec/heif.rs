@@ -77,6 +77,7 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         icc,
         orientation: 1,
         damaged: None,
+        coefs: None,
     })
 }
 

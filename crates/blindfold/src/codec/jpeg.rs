@@ -21,7 +21,12 @@ use zune_jpeg::JpegDecoder;
 /// walk must reach an EOI marker after the last scan. zune-jpeg then runs in
 /// strict mode. With [`DecodeOptions::accept_damaged`] the damage is
 /// recorded instead, and zune-jpeg decodes what it can, as browsers do.
-pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
+///
+/// With `coefs`, the quantised coefficients are read in that same walk
+/// where the DCT reader carries the file (it refuses all the strict walk
+/// refuses, see [`super::dct::read`]); where it does not, `Raw::coefs` says
+/// why and the strict walk runs as without.
+pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions, coefs: bool) -> Result<Raw, Error> {
     let options = DecoderOptions::default()
         .set_strict_mode(true)
         .set_max_width(usize::MAX)
@@ -36,12 +41,16 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
     check_pixels(w, h, opts)?;
     // After the size check: the walk of a progressive file keeps a few
     // bytes per block.
-    let damaged = match entropy::check(bytes) {
-        Ok(()) => None,
-        Err(why) if opts.accept_damaged => Some(why),
-        Err(why) => {
-            return Err(Error::Decode(format!("JPEG is damaged: {why}")));
-        }
+    let coefs = coefs.then(|| super::dct::read(bytes));
+    let damaged = match coefs {
+        Some(Ok(_)) => None,
+        _ => match entropy::check(bytes) {
+            Ok(()) => None,
+            Err(why) if opts.accept_damaged => Some(why),
+            Err(why) => {
+                return Err(Error::Decode(format!("JPEG is damaged: {why}")));
+            }
+        },
     };
     let walked = walk(bytes);
     if damaged.is_none() && (walked.end.is_none() || walked.scans == 0) {
@@ -78,6 +87,7 @@ pub(super) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Raw, Error> {
         icc,
         orientation,
         damaged,
+        coefs,
     })
 }
 

@@ -5,6 +5,14 @@
 //! caller takes the re-encode path: arithmetic coding, 12-bit samples,
 //! lossless and hierarchical JPEG, a DNL marker, quantisation tables
 //! redefined after the first scan, and any damage.
+//!
+//! It refuses everything the strict walk ([`crate::codec::entropy`]'s
+//! `check`) refuses, and more: it shares that walk's marker loop, headers,
+//! progression rules and bit reader, and its block decoding checks at least
+//! as much. So a file this reads is one `check` passes, and a caller that
+//! reads the coefficients need not walk the file a second time to check it
+//! (the test `reading_refuses_all_the_strict_walk_refuses` holds it to
+//! that on thousands of damaged files).
 
 use super::super::entropy::walk::{FrameHeader, Kind, ScanComp, ScanHeader, segments};
 use super::super::entropy::{Bits, Huff, be16, parse_dht};
@@ -67,7 +75,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Coefs, String> {
             }
             0xE0 => jfif |= seg.starts_with(b"JFIF\0"),
             0xEE if seg.starts_with(b"Adobe") && seg.len() >= 12 => adobe = Some(seg[11]),
-            _ => {}
+            0xE0..=0xEF | 0xFE => {}
+            // As the strict walk (`entropy::check`) refuses them.
+            _ => return Err(format!("unexpected marker 0x{marker:02X}")),
         }
         Ok(None)
     })?;

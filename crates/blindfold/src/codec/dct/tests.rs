@@ -307,3 +307,66 @@ fn optimal_tables_are_valid_for_skewed_counts() {
         .sum();
     assert!(kraft < 1.0, "{kraft}");
 }
+
+/// The reader refuses every file the strict walk refuses, so reading the
+/// coefficients is also the check (the pipeline walks a JPEG once). Damaged
+/// copies of files of each kind the reader carries (baseline, progressive,
+/// restart intervals, greyscale): bytes changed, cut, inserted or dropped,
+/// and a segment's marker replaced. Whatever reads must pass the walk.
+#[test]
+fn reading_refuses_all_the_strict_walk_refuses() {
+    let img = picture(40, 27);
+    let styles = [
+        PLAIN,
+        Style {
+            progressive: true,
+            ..PLAIN
+        },
+        Style {
+            sampling: SamplingFactor::F_2_1,
+            restart: 2,
+            ..PLAIN
+        },
+        Style {
+            progressive: true,
+            restart: 1,
+            sampling: SamplingFactor::F_1_1,
+            ..PLAIN
+        },
+        Style {
+            grey: true,
+            ..PLAIN
+        },
+    ];
+    let mut rng = Rng::new(11);
+    let (mut refused, mut tried) = (0, 0);
+    for s in &styles {
+        let good = jpeg(&img, s, &[(1, b"Exif\0\0MM".to_vec())]);
+        read(&good).unwrap();
+        for _ in 0..1500 {
+            let mut bad = good.clone();
+            let at = (rng.next() as usize) % bad.len();
+            match rng.next() % 5 {
+                0 => bad[at] = rng.next() as u8,
+                1 => bad.truncate(at.max(2)),
+                2 => bad.insert(at, rng.next() as u8),
+                3 => drop(bad.remove(at)),
+                _ => {
+                    // A marker (0xFF then a code) turned into another.
+                    let marks: Vec<usize> = (2..bad.len() - 1)
+                        .filter(|&i| bad[i] == 0xFF && bad[i + 1] != 0 && bad[i + 1] != 0xFF)
+                        .collect();
+                    bad[marks[at % marks.len()] + 1] = rng.next() as u8;
+                }
+            }
+            tried += 1;
+            let walk = super::super::entropy::check(&bad);
+            refused += usize::from(walk.is_err());
+            if read(&bad).is_ok() {
+                assert_eq!(walk, Ok(()), "read, but the walk refuses it");
+            }
+        }
+    }
+    // The damage is real: most copies are refused by the walk.
+    assert!(refused * 2 > tried, "{refused} of {tried} refused");
+}
