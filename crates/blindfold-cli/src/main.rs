@@ -217,19 +217,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             // Plain threads, not a rayon pool: the rten backend runs on rayon,
             // and a rayon worker waiting for it may steal another photo job,
             // which would then wait for the detector its own stack holds.
+            // Outputs are written by one thread of their own, so a worker
+            // goes on to its next photo while the last one is synced to disk
+            // (about 3% of a --fast run); its report is sent once written.
             let next = AtomicUsize::new(0);
             std::thread::scope(|w| {
+                let (to_write, written) = std::sync::mpsc::sync_channel(workers);
+                let tx_written = tx.clone();
+                w.spawn(move || {
+                    for done in written {
+                        let _ = tx_written.send(write_photo(done));
+                    }
+                });
                 for _ in 0..workers {
-                    let tx = tx.clone();
+                    let to_write = to_write.clone();
                     let next = &next;
                     let (photos, pool, opts, ran) = (&photos, &pool, &opts, Ran::of(&engine));
                     w.spawn(move || {
                         while let Some(job) = photos.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            let rep = photo_job(job, pool, opts, cli.dry_run, ran);
-                            let _ = tx.send(rep);
+                            let done = photo_job(job, pool, opts, cli.dry_run, ran);
+                            let _ = to_write.send(done);
                         }
                     });
                 }
+                drop(to_write);
             });
             for job in &videos {
                 let rep = bar.suspend(|| video::run(job, &engine, &video_detector, &cli, &opts));
@@ -297,22 +308,46 @@ fn run(cli: Cli) -> Result<ExitCode> {
     })
 }
 
-fn photo_job(job: &Job, pool: &Pool, opts: &Options, dry_run: bool, ran: Ran) -> FileReport {
+/// One photo anonymised: its report, and its output still to be written.
+type PhotoDone = (FileReport, Option<photo::Pending>);
+
+fn photo_job(job: &Job, pool: &Pool, opts: &Options, dry_run: bool, ran: Ran) -> PhotoDone {
     let t = Instant::now();
     let res = pool.with(|det| photo::run(job, det, opts, dry_run));
     let total_ms = t.elapsed().as_secs_f64() * 1000.0;
     match res {
-        Ok(photo) => FileReport {
-            photo: Some(photo),
-            ..FileReport::done(
-                &job.input,
-                (!dry_run).then(|| job.output.clone()),
-                "photo",
-                ran,
-                total_ms,
-            )
-        },
-        Err(e) => FileReport::failed(&job.input, "photo", ran, total_ms, &e),
+        Ok((photo, pending)) => {
+            let rep = FileReport {
+                photo: Some(photo),
+                ..FileReport::done(
+                    &job.input,
+                    (!dry_run).then(|| job.output.clone()),
+                    "photo",
+                    ran,
+                    total_ms,
+                )
+            };
+            (rep, pending)
+        }
+        Err(e) => (
+            FileReport::failed(&job.input, "photo", ran, total_ms, &e),
+            None,
+        ),
+    }
+}
+
+/// Write a photo's output; its report says `error` (and no output) when
+/// that fails, and its time includes the writing.
+fn write_photo((rep, pending): PhotoDone) -> FileReport {
+    let Some(pending) = pending else {
+        return rep;
+    };
+    let t = Instant::now();
+    let res = pending.write();
+    let total_ms = rep.total_ms + t.elapsed().as_secs_f64() * 1000.0;
+    match res {
+        Ok(()) => FileReport { total_ms, ..rep },
+        Err(e) => FileReport::failed(&rep.input, "photo", rep.ran, total_ms, &e),
     }
 }
 

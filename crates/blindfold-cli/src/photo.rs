@@ -10,16 +10,35 @@ use blindfold::pipeline::{self, Options};
 use blindfold::report::PhotoReport;
 use blindfold_models::atomic::{DEFAULT_MODE, write_atomic_mode};
 use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Process one photo. On error nothing is written for it.
+/// An output made and checked, to be written atomically (a temp file, then
+/// a rename) by [`Pending::write`].
+pub struct Pending {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    mode: u32,
+}
+
+impl Pending {
+    /// Write the output: synced to disk, then renamed into place, so that
+    /// a signal waits for it (see [`signals::writing`]).
+    pub fn write(self) -> Result<()> {
+        signals::writing(|| write_atomic_mode(&self.path, &self.bytes, self.mode))?;
+        Ok(())
+    }
+}
+
+/// Process one photo. On error nothing is to be written for it; on success
+/// the output (none for a dry run) is returned to be written, so that a
+/// worker can go on to the next photo while it is synced to disk.
 pub fn run(
     job: &Job,
     det: &mut dyn FaceDetector,
     opts: &Options,
     dry_run: bool,
-) -> Result<PhotoReport> {
+) -> Result<(PhotoReport, Option<Pending>)> {
     let bytes =
         std::fs::read(&job.input).with_context(|| format!("cannot read {}", shown(&job.input)))?;
     check_extension(&bytes, &job.input, &job.output)?;
@@ -30,11 +49,13 @@ pub fn run(
         ..*opts
     };
     let out = pipeline::process(&bytes, det, &opts, dry_run, &clock)?;
-    if !dry_run {
-        let mode = input_mode(&job.input);
-        signals::writing(|| write_atomic_mode(&job.output, &out.bytes, mode))?;
-    }
-    Ok(PhotoReport::from(&out))
+    let report = PhotoReport::from(&out);
+    let pending = (!dry_run).then(|| Pending {
+        path: job.output.clone(),
+        bytes: out.bytes,
+        mode: input_mode(&job.input),
+    });
+    Ok((report, pending))
 }
 
 /// The permission bits of the input, for its output: a private photo stays

@@ -207,3 +207,44 @@ fn control_characters_in_names_are_escaped() {
         "{err}"
     );
 }
+
+/// Outputs are written by a thread of their own while the workers go on: a
+/// write that fails is still that file's error, named, with no output and
+/// exit code 1, and the other photos are written.
+#[test]
+fn a_write_that_fails_is_the_files_error() {
+    let dir = tempdir();
+    let root = dir.path();
+    put(root, "in/a.jpg", &photo());
+    put(root, "in/c.jpg", &photo());
+    put(root, "in/sub/b.jpg", &photo());
+    put(
+        root,
+        "out/sub",
+        b"a file where the folder of b.jpg's output goes",
+    );
+    let out = blindfold_in(root, &["--json", "-j", "2", "-o", "out", "in"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let lines = json_lines(&out);
+    let of = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["input"].as_str().is_some_and(|i| i.ends_with(name)))
+            .unwrap_or_else(|| panic!("no line for {name}: {}", text(&out)))
+    };
+    let b = of("b.jpg");
+    assert_eq!(b["status"], "error", "{b}");
+    assert!(b.get("output").is_none_or(|o| o.is_null()), "{b}");
+    assert!(b["error"].as_str().unwrap().contains("sub"), "{b}");
+    assert!(stderr(&out).contains("b.jpg"), "{}", text(&out));
+    for name in ["a.jpg", "c.jpg"] {
+        assert_eq!(of(name)["status"], "ok");
+        assert!(root.join("out").join(name).is_file(), "{name}");
+    }
+    let s = summary(&out);
+    assert_eq!(
+        (s["ok"].as_u64(), s["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{s}"
+    );
+}

@@ -35,6 +35,9 @@ pub(super) struct Huff {
     /// they start with, or 0 when that code is longer (or not in the
     /// table): then the lengths are walked one by one.
     lookup: Vec<u16>,
+    /// By the next [`LOOKUP_BITS`] bits, for an AC table: an AC code and its
+    /// value's bits when both fit in them (see [`Bits::ac_fast`]), else 0.
+    fast_ac: Vec<u32>,
 }
 
 impl Huff {
@@ -44,6 +47,7 @@ impl Huff {
             valoff: [0; 17],
             vals: vals.to_vec(),
             lookup: Vec::new(),
+            fast_ac: Vec::new(),
         };
         let (mut code, mut k) = (0i32, 0i32);
         for l in 1..=16 {
@@ -77,8 +81,45 @@ impl Huff {
                 }
             }
         }
+        h.fast_ac = (0..1u32 << LOOKUP_BITS).map(|i| fast_ac(&h, i)).collect();
         Ok(h)
     }
+}
+
+/// The [`Huff::fast_ac`] entry of the bits `i`: the value (bits 16-31, as
+/// i16), the run (bits 4-7) and the bits used, code and value (bits 0-3),
+/// of an AC code with a nonzero value that fits in [`LOOKUP_BITS`] with it;
+/// 0 otherwise.
+fn fast_ac(h: &Huff, i: u32) -> u32 {
+    let hit = h.lookup[i as usize];
+    let (l, rs) = (u32::from(hit >> 8), u32::from(hit & 0xFF));
+    let (r, size) = (rs >> 4, rs & 15);
+    if hit == 0 || size == 0 || l + size > LOOKUP_BITS {
+        return 0;
+    }
+    let v = (i >> (LOOKUP_BITS - l - size)) & ((1 << size) - 1);
+    let v = if v < 1 << (size - 1) {
+        v as i32 - (1 << size) + 1
+    } else {
+        v as i32
+    };
+    u32::from(v as i16 as u16) << 16 | r << 4 | (l + size)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: [`Bits::ac_fast`] takes nothing, every code goes the long way.
+    static SLOW_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tests: `f` run with every AC code decoded code by code, for comparing
+/// with the one-lookup path.
+#[cfg(test)]
+pub(super) fn slow_only<T>(f: impl FnOnce() -> T) -> T {
+    SLOW_ONLY.set(true);
+    let out = f();
+    SLOW_ONLY.set(false);
+    out
 }
 
 /// Bits of one restart interval, with markers and byte stuffing handled.
@@ -175,6 +216,29 @@ impl<'a> Bits<'a> {
             return Ok(hit as u8);
         }
         self.decode_slow(h)
+    }
+
+    /// An AC code and its value's bits at once, when both fit in the next
+    /// [`LOOKUP_BITS`] bits and are there: `(value << 16 | run << 4 | bits
+    /// used)`, consumed; 0 (nothing consumed) when the caller must take the
+    /// code by [`Bits::decode`] and its value by [`Bits::bits`].
+    #[inline(always)]
+    pub(super) fn ac_fast(&mut self, h: &Huff) -> u32 {
+        #[cfg(test)]
+        if SLOW_ONLY.get() {
+            return 0;
+        }
+        if self.n < 16 {
+            self.fill();
+        }
+        let e = h.fast_ac[(self.buf >> (64 - LOOKUP_BITS)) as usize];
+        let l = e & 15;
+        if e == 0 || l > self.n {
+            return 0;
+        }
+        self.buf <<= l;
+        self.n -= l;
+        e
     }
 
     /// [`Bits::decode`] of a code longer than the lookup, or of one cut

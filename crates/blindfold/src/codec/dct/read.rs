@@ -251,25 +251,7 @@ fn block(
     match p.kind {
         Kind::Sequential => {
             dc_first(bits, sc, pred, 0, blk)?;
-            let ac = sc.ac.ok_or("no AC table")?;
-            let mut k = 1;
-            while k < 64 {
-                let rs = bits.decode(ac)?;
-                let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
-                if s != 0 {
-                    k += r;
-                    if k > 63 {
-                        return Err("a block with more than 64 coefficients".into());
-                    }
-                    blk[k] = coef(extend(bits.bits(s)?, s))?;
-                } else if r == 15 {
-                    k += 15;
-                } else {
-                    break;
-                }
-                k += 1;
-            }
-            Ok(())
+            sequential_ac(bits, sc.ac.ok_or("no AC table")?, blk)
         }
         Kind::DcFirst => dc_first(bits, sc, pred, p.al, blk),
         Kind::DcRefine => {
@@ -281,6 +263,40 @@ fn block(
         Kind::AcFirst => ac_first(bits, sc, p, eobrun, blk),
         Kind::AcRefine => ac_refine(bits, sc, p, eobrun, blk),
     }
+}
+
+/// The AC coefficients of a block of a sequential scan. A short code with
+/// a small value is taken in one lookup ([`Bits::ac_fast`]), the rest code
+/// by code.
+pub(super) fn sequential_ac(bits: &mut Bits, ac: &Huff, blk: &mut [i16; 64]) -> Result<(), String> {
+    let mut k = 1;
+    while k < 64 {
+        let e = bits.ac_fast(ac);
+        if e != 0 {
+            k += (e >> 4 & 15) as usize;
+            if k > 63 {
+                return Err("a block with more than 64 coefficients".into());
+            }
+            blk[k] = (e >> 16) as u16 as i16;
+            k += 1;
+            continue;
+        }
+        let rs = bits.decode(ac)?;
+        let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
+        if s != 0 {
+            k += r;
+            if k > 63 {
+                return Err("a block with more than 64 coefficients".into());
+            }
+            blk[k] = coef(extend(bits.bits(s)?, s))?;
+        } else if r == 15 {
+            k += 15;
+        } else {
+            break;
+        }
+        k += 1;
+    }
+    Ok(())
 }
 
 fn dc_first(

@@ -370,3 +370,48 @@ fn reading_refuses_all_the_strict_walk_refuses() {
     // The damage is real: most copies are refused by the walk.
     assert!(refused * 2 > tried, "{refused} of {tried} refused");
 }
+
+/// Reading with the one-lookup AC path gives exactly what reading code by
+/// code gives: coefficients, and the error where there is one. Noisy
+/// pictures (values of every size) at three qualities and samplings, and
+/// damaged copies of them.
+#[test]
+fn one_lookup_ac_reads_as_code_by_code() {
+    let mut rng = Rng::new(5);
+    let noisy = RgbImage::from_fn(48, 40, |x, y| {
+        let v = rng.next();
+        let base = (x * 5 + y * 3) as u8;
+        image::Rgb([base ^ (v as u8 & 0x3F), v as u8 >> (x % 8), (v >> 8) as u8])
+    });
+    let same = |a: &Result<Coefs, String>, b: &Result<Coefs, String>| match (a, b) {
+        (Ok(a), Ok(b)) => same_blocks(a, b).is_ok(),
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    };
+    let (mut errors, mut reads) = (0, 0);
+    for (quality, sampling) in [
+        (95, SamplingFactor::F_1_1),
+        (75, SamplingFactor::F_2_2),
+        (30, SamplingFactor::F_2_1),
+    ] {
+        let mut good = Vec::new();
+        let mut e = Encoder::new(&mut good, quality);
+        e.set_sampling_factor(sampling);
+        e.encode(noisy.as_raw(), 48, 40, ColorType::Rgb).unwrap();
+        for i in 0..400 {
+            let mut bad = good.clone();
+            if i > 0 {
+                let at = (rng.next() as usize) % bad.len();
+                bad[at] ^= 1 << (rng.next() % 8);
+            }
+            let (fast, slow) = (read(&bad), super::super::entropy::slow_only(|| read(&bad)));
+            assert!(same(&fast, &slow), "quality {quality}, copy {i}");
+            errors += usize::from(slow.is_err());
+            reads += 1;
+        }
+    }
+    assert!(
+        errors > 100 && errors < reads - 100,
+        "{errors} errors in {reads}"
+    );
+}
