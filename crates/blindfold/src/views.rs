@@ -21,7 +21,7 @@ const SAME_FACE_IOU: f32 = 0.7;
 /// only the RGB: the others would show the same thing.
 pub fn seen(rgb: &RgbImage, alpha: Option<&GrayImage>) -> Vec<RgbImage> {
     let mut out = vec![rgb.clone()];
-    let Some(a) = alpha.filter(|a| a.as_raw().iter().any(|&v| v != 255)) else {
+    let Some(a) = translucent(alpha) else {
         return out;
     };
     let (w, h) = rgb.dimensions();
@@ -42,16 +42,22 @@ pub fn seen(rgb: &RgbImage, alpha: Option<&GrayImage>) -> Vec<RgbImage> {
     out
 }
 
+/// The alpha channel when some pixel is not fully opaque: then there is
+/// more than the RGB to see.
+fn translucent(alpha: Option<&GrayImage>) -> Option<&GrayImage> {
+    alpha.filter(|a| a.as_raw().iter().any(|&v| v != 255))
+}
+
 /// Run `detector` on every view of [`seen`] and merge the boxes.
 pub fn detect_seen(
     detector: &mut dyn FaceDetector,
     rgb: &RgbImage,
     alpha: Option<&GrayImage>,
 ) -> Result<Vec<Detection>, Error> {
-    let views = seen(rgb, alpha);
-    if views.len() == 1 {
+    if translucent(alpha).is_none() {
         return detector.detect(rgb);
     }
+    let views = seen(rgb, alpha);
     let mut all = Vec::new();
     for view in &views {
         all.extend(detector.detect(view)?);
