@@ -208,9 +208,10 @@ fn symbols(
 ) -> Result<(), String> {
     // Which AC coefficients are nonzero, one bit each (bit i: coefficient i).
     let mut nonzero = 0u64;
-    for (i, &v) in blk.iter().enumerate().skip(1) {
-        nonzero |= u64::from(v != 0) << i;
+    for (i, c) in blk.chunks_exact(4).enumerate() {
+        nonzero |= nonzero_lanes(c) << (4 * i);
     }
+    nonzero &= !1;
     let mut last = 0u32;
     while nonzero != 0 {
         let i = nonzero.trailing_zeros();
@@ -229,6 +230,20 @@ fn symbols(
         f(0x00, 0, 0)?;
     }
     Ok(())
+}
+
+/// Which of four coefficients are nonzero, as bits 0-3, found in one
+/// 64-bit word: the top bit of each 16-bit lane is set where the lane is
+/// nonzero (adding 0x7FFF to its low 15 bits carries into it, or it was
+/// set), and one multiplication gathers the four top bits.
+fn nonzero_lanes(c: &[i16]) -> u64 {
+    let w = c
+        .iter()
+        .rev()
+        .fold(0u64, |w, &v| w << 16 | u64::from(v as u16));
+    const LOW: u64 = 0x7FFF_7FFF_7FFF_7FFF;
+    let top = ((w & LOW) + LOW | w) & !LOW;
+    ((top >> 15).wrapping_mul(1 << 60 | 1 << 45 | 1 << 30 | 1 << 15)) >> 60
 }
 
 /// The number of bits of `|v|`.
@@ -327,5 +342,39 @@ impl BitWriter {
             }
         }
         self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word trick finds exactly the nonzero lanes, for every mix of
+    /// zero and values at the edges of i16 (sign bit alone, low bit alone).
+    #[test]
+    fn nonzero_lanes_finds_each_nonzero_value() {
+        let vals = [
+            0,
+            1,
+            -1,
+            2,
+            0x4000,
+            -0x4000,
+            i16::MIN,
+            i16::MAX,
+            0x0100,
+            0x00FF,
+        ];
+        let n = vals.len();
+        for i in 0..n.pow(4) {
+            let c = [
+                vals[i % n],
+                vals[i / n % n],
+                vals[i / n / n % n],
+                vals[i / n / n / n],
+            ];
+            let want = (0..4).fold(0, |m, j| m | u64::from(c[j] != 0) << j);
+            assert_eq!(nonzero_lanes(&c), want, "{c:?}");
+        }
     }
 }
