@@ -242,7 +242,7 @@ fn nonzero_lanes(c: &[i16]) -> u64 {
         .rev()
         .fold(0u64, |w, &v| w << 16 | u64::from(v as u16));
     const LOW: u64 = 0x7FFF_7FFF_7FFF_7FFF;
-    let top = ((w & LOW) + LOW | w) & !LOW;
+    let top = (((w & LOW) + LOW) | w) & !LOW;
     ((top >> 15).wrapping_mul(1 << 60 | 1 << 45 | 1 << 30 | 1 << 15)) >> 60
 }
 
