@@ -97,13 +97,19 @@ fn fast_ac(h: &Huff, i: u32) -> u32 {
     if hit == 0 || size == 0 || l + size > LOOKUP_BITS {
         return 0;
     }
-    let v = (i >> (LOOKUP_BITS - l - size)) & ((1 << size) - 1);
-    let v = if v < 1 << (size - 1) {
-        v as i32 - (1 << size) + 1
+    let v = extend((i >> (LOOKUP_BITS - l - size)) & ((1 << size) - 1), size);
+    u32::from(v as i16 as u16) << 16 | r << 4 | (l + size)
+}
+
+/// The value of `s` extra bits `v` (JPEG's EXTEND).
+pub(super) fn extend(v: u32, s: u32) -> i32 {
+    if s == 0 {
+        0
+    } else if v < 1 << (s - 1) {
+        v as i32 - (1 << s) + 1
     } else {
         v as i32
-    };
-    u32::from(v as i16 as u16) << 16 | r << 4 | (l + size)
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! that on thousands of damaged files).
 
 use super::super::entropy::walk::{FrameHeader, Kind, ScanComp, ScanHeader, segments};
-use super::super::entropy::{Bits, Huff, be16, parse_dht};
+use super::super::entropy::{Bits, Huff, be16, extend, parse_dht};
 use super::{Coefs, Component};
 
 /// Tables and state carried from scan to scan.
@@ -223,17 +223,6 @@ struct Params {
     ss: usize,
     se: usize,
     al: u32,
-}
-
-/// The value of `s` extra bits `v` (JPEG's EXTEND).
-fn extend(v: u32, s: u32) -> i32 {
-    if s == 0 {
-        0
-    } else if v < 1 << (s - 1) {
-        v as i32 - (1 << s) + 1
-    } else {
-        v as i32
-    }
 }
 
 fn coef(v: i32) -> Result<i16, String> {
